@@ -1,0 +1,32 @@
+# Two commands set up and run everything on a fresh machine:
+#   make demo   - the main job: an example playbook against the offline EC2 endpoint
+#                 (plus the mirroring agent in a local network-namespace lab when run as root)
+#   make test   - every test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test emulator clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The offline EC2 endpoint in the foreground on 127.0.0.1:$(PORT), until interrupted.
+emulator: venv
+	PYTHONPATH=tools $(PY) -m offline_ec2 --host 127.0.0.1 --port $(PORT)
+
+demo: venv
+	$(PY) demo/run_demo.py
+
+test: venv
+	$(PY) -m pytest tests -p no:cacheprovider -q -rs $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) tests/output

@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the netmirror.traffic_mirror collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Traffic mirror filters between AWS and the shared rule model (mirror_rules).
+
+AWS rules are read into mirror_rules.FilterRule objects, so the modules, the _info
+module and the software agent all speak one rule shape. The planner finds the
+fewest rule calls that turn the current rules of one direction into the desired ones.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_rule
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+
+# AWS field of each optional rule field, and the RemoveFields name that clears it.
+OPTIONAL_RULE_FIELDS = (
+    ("protocol", "Protocol", "protocol"),
+    ("source_port_range", "SourcePortRange", "source-port-range"),
+    ("destination_port_range", "DestinationPortRange", "destination-port-range"),
+    ("description", "Description", "description"),
+)
+
+
+def rule_from_aws(aws_rule):
+    """An AWS TrafficMirrorFilterRule as a mirror_rules.FilterRule."""
+    data = {
+        "rule_number": aws_rule["RuleNumber"],
+        "rule_action": aws_rule["RuleAction"],
+        "source_cidr_block": aws_rule["SourceCidrBlock"],
+        "destination_cidr_block": aws_rule["DestinationCidrBlock"],
+    }
+    if aws_rule.get("Protocol") is not None:
+        data["protocol"] = aws_rule["Protocol"]
+    for name, field in (("source_port_range", "SourcePortRange"), ("destination_port_range", "DestinationPortRange")):
+        if aws_rule.get(field):
+            data[name] = {"from_port": aws_rule[field]["FromPort"], "to_port": aws_rule[field]["ToPort"]}
+    if aws_rule.get("Description"):
+        data["description"] = aws_rule["Description"]
+    return parse_rule(data, aws_rule["TrafficDirection"])
+
+
+def rule_fields_for_aws(rule):
+    """The request fields that describe `rule` (everything but its id and direction)."""
+    fields = {
+        "RuleNumber": rule.rule_number,
+        "RuleAction": rule.rule_action,
+        "SourceCidrBlock": str(rule.source_cidr_block),
+        "DestinationCidrBlock": str(rule.destination_cidr_block),
+    }
+    if rule.protocol is not None:
+        fields["Protocol"] = rule.protocol
+    for name, field in (("source_port_range", "SourcePortRange"), ("destination_port_range", "DestinationPortRange")):
+        ports = getattr(rule, name)
+        if ports is not None:
+            fields[field] = {"FromPort": ports.from_port, "ToPort": ports.to_port}
+    if rule.description is not None:
+        fields["Description"] = rule.description
+    return fields
+
+
+def modify_request(current, desired):
+    """ModifyTrafficMirrorFilterRule fields turning `current` into `desired`: only what differs."""
+    old, new = rule_fields_for_aws(current), rule_fields_for_aws(desired)
+    request = {field: value for field, value in new.items() if old.get(field) != value}
+    remove = [remove_name for _, field, remove_name in OPTIONAL_RULE_FIELDS if field in old and field not in new]
+    if remove:
+        request["RemoveFields"] = remove
+    return request
+
+
+def same_content(a, b):
+    """Equal but for the rule number."""
+    return rule_fields_for_aws(a).items() - {("RuleNumber", a.rule_number)} == (
+        rule_fields_for_aws(b).items() - {("RuleNumber", b.rule_number)}
+    )
+
+
+def plan_rule_changes(current, desired, purge):
+    """The fewest calls that turn `current` rules (one direction) into `desired` ones.
+
+    Returns an ordered list of ("delete", current_rule), ("modify", current_rule, desired_rule)
+    and ("create", desired_rule), where no step needs a rule number still held by another
+    rule: deletes first, then modifies in an order that frees each number before it is
+    taken (a cycle of renumbers is broken by deleting one rule and creating it last), then
+    creates. With purge=False, current rules that are not desired stay and none is renumbered.
+    """
+    desired_by_number = {r.rule_number: r for r in desired}
+    kept = {r.rule_number for r in current if desired_by_number.get(r.rule_number) == r}
+    leftover = [r for r in current if r.rule_number not in kept]
+    wanted = [r for r in desired if r.rule_number not in kept]
+
+    modifies = []
+    if purge:  # a rule that only changes number is one Modify call
+        for rule in list(wanted):
+            twin = next((c for c in leftover if same_content(c, rule)), None)
+            if twin is not None:
+                modifies.append((twin, rule))
+                leftover.remove(twin)
+                wanted.remove(rule)
+    for rule in list(wanted):  # a rule that keeps its number is modified in place
+        same_number = next((c for c in leftover if c.rule_number == rule.rule_number), None)
+        if same_number is not None:
+            modifies.append((same_number, rule))
+            leftover.remove(same_number)
+            wanted.remove(rule)
+
+    steps = [("delete", r) for r in leftover] if purge else []
+    held = {r.rule_number for r in current} - ({r.rule_number for r in leftover} if purge else set())
+    creates = list(wanted)
+    while modifies:
+        ready = [m for m in modifies if m[0].rule_number == m[1].rule_number or m[1].rule_number not in held]
+        if not ready:
+            source, rule = modifies.pop(0)
+            steps.append(("delete", source))
+            held.discard(source.rule_number)
+            creates.append(rule)
+            continue
+        for source, rule in ready:
+            steps.append(("modify", source, rule))
+            held.discard(source.rule_number)
+            held.add(rule.rule_number)
+            modifies.remove((source, rule))
+    steps.extend(("create", r) for r in sorted(creates, key=lambda r: r.rule_number))
+    return steps
+
+
+def filter_view(aws_filter):
+    """A filter as the modules return it: rules in exactly the shape the filter module takes."""
+    return {
+        "traffic_mirror_filter_id": aws_filter.get("TrafficMirrorFilterId"),
+        "description": aws_filter.get("Description"),
+        "network_services": sorted(aws_filter.get("NetworkServices") or []),
+        "ingress_rules": [r.to_dict() for r in sorted_rules(aws_filter.get("IngressFilterRules"))],
+        "egress_rules": [r.to_dict() for r in sorted_rules(aws_filter.get("EgressFilterRules"))],
+        "tags": tags_of(aws_filter),
+    }
+
+
+def sorted_rules(aws_rules):
+    return sorted((rule_from_aws(r) for r in aws_rules or []), key=lambda r: r.rule_number)

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the netmirror.traffic_mirror collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Tag reconciliation for traffic-mirroring resources, with DryRun in check mode."""
+
+from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
+
+
+def reconcile_tags(module, client, resource_id, current_tags, desired_tags, purge_tags):
+    """Bring a resource's tags to `desired_tags`; `aws:` tags are never touched.
+
+    desired_tags None leaves the tags alone. Returns (changed, tags as they now are).
+    """
+    if desired_tags is None:
+        return False, dict(current_tags)
+    to_set, to_unset = compare_aws_tags(current_tags, desired_tags, purge_tags)
+    if to_unset:
+        write(
+            module, client, "delete_tags", "removing tags from " + resource_id,
+            Resources=[resource_id], Tags=[{"Key": key} for key in to_unset],
+        )
+    if to_set:
+        write(
+            module, client, "create_tags", "tagging " + resource_id,
+            Resources=[resource_id], Tags=[{"Key": k, "Value": v} for k, v in to_set.items()],
+        )
+    tags = {k: v for k, v in current_tags.items() if k not in to_unset}
+    tags.update(to_set)
+    return bool(to_set or to_unset), tags
+
+
+def as_tag_list(tags):
+    return [{"Key": k, "Value": v} for k, v in tags.items()]

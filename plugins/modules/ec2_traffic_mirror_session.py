@@ -1,0 +1,451 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the netmirror.traffic_mirror collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ec2_traffic_mirror_session
+short_description: Create, modify and delete AWS VPC traffic mirror sessions
+version_added: 0.1.0
+description:
+  - Manages an Amazon VPC Traffic Mirroring session, which copies the traffic of a network interface
+    (the source) to a traffic mirror target (a network interface, a Network Load Balancer or a Gateway
+    Load Balancer endpoint) as VXLAN, selected by a traffic mirror filter.
+  - A session is found by O(traffic_mirror_session_id), or else by O(network_interface_id) together
+    with O(session_number) (a session number is unique on its network interface).
+  - An existing session is reconciled in place with a single C(ModifyTrafficMirrorSession) call that
+    carries only what differs. Options left out are left alone; in particular an omitted
+    O(virtual_network_id) never differs from the one AWS chose.
+  - Check mode is a real dry run. The module reads the current state, plans the writes, and sends
+    each planned write with C(DryRun=true), which proves that the credentials are allowed to make it
+    without changing anything. See O(check_mode_dry_run).
+  - A create is safe to retry. Unless O(client_token) is given, the client token is derived from the
+    desired session, so a retry after an ambiguous failure, or a re-run while C(Describe) still lags
+    behind the create, returns the session already made instead of making a second one.
+author:
+  - netmirror team
+options:
+  state:
+    description:
+      - V(present) creates the session or brings it to the given options; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  traffic_mirror_session_id:
+    description:
+      - The id (V(tms-...)) of an existing session. When given, it identifies the session, and
+        O(session_number) may change the session's number.
+      - A new session gets its id from AWS; to create one, omit this and give O(network_interface_id)
+        and O(session_number).
+    type: str
+    aliases: [session_id]
+  network_interface_id:
+    description:
+      - The source network interface (V(eni-...)) whose traffic is mirrored.
+      - Required to create a session. A session cannot move to another network interface.
+    type: str
+  traffic_mirror_target_id:
+    description:
+      - The traffic mirror target (V(tmt-...)) that receives the copies. Required to create a session;
+        changed in place on an existing one.
+    type: str
+  traffic_mirror_filter_id:
+    description:
+      - The traffic mirror filter (V(tmf-...)) that selects what is mirrored. Required to create a
+        session; changed in place on an existing one.
+    type: str
+  session_number:
+    description:
+      - The session number, 1-32766. When several sessions share a source network interface, AWS
+        evaluates them in ascending session number and mirrors a packet at most once.
+      - Required, with O(network_interface_id), when O(traffic_mirror_session_id) is not given.
+    type: int
+  packet_length:
+    description:
+      - The number of bytes of each packet to mirror, counted from the start of the inner Ethernet
+        frame, 1-8500. Longer packets are truncated.
+      - V(0) means the whole packet (AWS's default). On an existing session it removes the packet
+        length (C(RemoveFields=packet-length)), which is the only way back to whole-packet mirroring.
+      - Omitted, an existing session's packet length is left alone.
+    type: int
+  virtual_network_id:
+    description:
+      - The VXLAN network identifier (VNI) of the copies, 0-16777215.
+      - Omitted at create, AWS picks a random one unique in the account; omitted later, the session's
+        VNI is left alone.
+    type: int
+  description:
+    description:
+      - The session's description. An empty string removes it (C(RemoveFields=description)).
+    type: str
+  client_token:
+    description:
+      - The idempotency token for the create call, 1-64 printable ASCII characters.
+      - Omitted, it is derived from the desired session (network interface, session number, target,
+        filter, VNI, packet length, description and tags), so the same task always sends the same token.
+      - Reusing a token with other parameters fails with C(IdempotentParameterMismatch).
+    type: str
+  check_mode_dry_run:
+    description:
+      - In check mode, send every planned write with C(DryRun=true) to prove the credentials allow it.
+        An C(UnauthorizedOperation) answer fails the task and names the missing IAM action.
+      - Set V(false) for audits with read-only credentials; check mode then only reads and plans.
+    type: bool
+    default: true
+notes:
+  - AWS allows at most 3 sessions per source network interface, and does not offer traffic mirroring on
+    bare metal and on many instance types. For those hosts, see the R(mirror_agent role,ansible_collections.netmirror.traffic_mirror.mirror_agent_role)
+    which sends the same VXLAN stream from the host's kernel.
+  - With O(purge_tags=true) (the default), tags not in O(tags) are removed, except the C(aws:) tags
+    that AWS reserves. O(tags) omitted leaves the tags alone.
+  - For the AWS CLI's C(--cli-input-json) use a vars file and pass its keys as options; for
+    C(--generate-cli-skeleton) read C(ansible-doc netmirror.traffic_mirror.ec2_traffic_mirror_session);
+    for C(--dry-run) run the task in check mode.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Mirror a web server's interface to the IDS, first 128 bytes of each packet
+  netmirror.traffic_mirror.ec2_traffic_mirror_session:
+    network_interface_id: eni-0123456789abcdef0
+    session_number: 1
+    traffic_mirror_target_id: tmt-0123456789abcdef0
+    traffic_mirror_filter_id: tmf-0123456789abcdef0
+    packet_length: 128
+    virtual_network_id: 4242
+    description: web-1 to suricata
+    tags:
+      Name: web-1-to-ids
+      team: secops
+
+- name: Go back to mirroring whole packets
+  netmirror.traffic_mirror.ec2_traffic_mirror_session:
+    network_interface_id: eni-0123456789abcdef0
+    session_number: 1
+    packet_length: 0
+
+- name: Move a session to another target and renumber it, found by id
+  netmirror.traffic_mirror.ec2_traffic_mirror_session:
+    traffic_mirror_session_id: tms-0123456789abcdef0
+    traffic_mirror_target_id: tmt-0fedcba9876543210
+    session_number: 2
+
+- name: Audit with read-only credentials (check mode, no DryRun calls)
+  netmirror.traffic_mirror.ec2_traffic_mirror_session:
+    network_interface_id: eni-0123456789abcdef0
+    session_number: 1
+    traffic_mirror_target_id: tmt-0123456789abcdef0
+    traffic_mirror_filter_id: tmf-0123456789abcdef0
+    check_mode_dry_run: false
+  check_mode: true
+
+- name: Delete the session
+  netmirror.traffic_mirror.ec2_traffic_mirror_session:
+    network_interface_id: eni-0123456789abcdef0
+    session_number: 1
+    state: absent
+"""
+
+RETURN = r"""
+traffic_mirror_session:
+  description:
+    - The session after the task. In check mode, the session as it would be; a session that would be
+      created has no id yet.
+    - Empty after V(state=absent).
+  returned: always
+  type: dict
+  contains:
+    traffic_mirror_session_id:
+      description: The session id.
+      type: str
+      sample: tms-0123456789abcdef0
+    network_interface_id:
+      description: The source network interface.
+      type: str
+      sample: eni-0123456789abcdef0
+    traffic_mirror_target_id:
+      description: The target.
+      type: str
+      sample: tmt-0123456789abcdef0
+    traffic_mirror_filter_id:
+      description: The filter.
+      type: str
+      sample: tmf-0123456789abcdef0
+    session_number:
+      description: The session number.
+      type: int
+      sample: 1
+    packet_length:
+      description: Bytes mirrored of each packet; absent or null when whole packets are mirrored.
+      type: int
+      sample: 128
+    virtual_network_id:
+      description: The VXLAN network identifier of the copies.
+      type: int
+      sample: 4242
+    description:
+      description: The description.
+      type: str
+      sample: web-1 to suricata
+    owner_id:
+      description: The account that owns the session.
+      type: str
+      sample: "123456789012"
+    tags:
+      description: The tags, as a dict.
+      type: dict
+      sample: {"Name": "web-1-to-ids"}
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
+
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import session_view
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import session_parameter_errors
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
+
+WHOLE_PACKET = 0
+NO_DESCRIPTION = ""
+
+
+def identity_errors(params):
+    """What is missing to identify the session, before anything is sent."""
+    if params["traffic_mirror_session_id"]:
+        return []
+    if params["network_interface_id"] and params["session_number"] is not None:
+        return []
+    return [
+        "traffic_mirror_session_id, or network_interface_id together with session_number, is required to "
+        "identify the session (got network_interface_id={0!r}, session_number={1!r}).".format(
+            params["network_interface_id"], params["session_number"]
+        )
+    ]
+
+
+def find_session(module, client):
+    """The one session the task is about, or None. One Describe call."""
+    params = module.params
+    if params["traffic_mirror_session_id"]:
+        request = {"TrafficMirrorSessionIds": [params["traffic_mirror_session_id"]]}
+        described = "traffic mirror session {0}".format(params["traffic_mirror_session_id"])
+    else:
+        request = {
+            "Filters": [
+                {"Name": "network-interface-id", "Values": [params["network_interface_id"]]},
+                {"Name": "session-number", "Values": [str(params["session_number"])]},
+            ]
+        }
+        described = "the traffic mirror session number {0} of {1}".format(
+            params["session_number"], params["network_interface_id"]
+        )
+    try:
+        sessions = client.describe_traffic_mirror_sessions(aws_retry=True, **request)["TrafficMirrorSessions"]
+    except botocore.exceptions.ClientError as e:
+        if is_not_found(e, "session"):
+            return None
+        fail_for_aws_error(module, e, "describing " + described)
+    except botocore.exceptions.BotoCoreError as e:
+        fail_for_aws_error(module, e, "describing " + described)
+    if len(sessions) > 1:
+        module.fail_json(
+            msg="More than one session matches {0}: {1}. Name one with traffic_mirror_session_id.".format(
+                described, ", ".join(sorted(s["TrafficMirrorSessionId"] for s in sessions))
+            )
+        )
+    return sessions[0] if sessions else None
+
+
+def desired_create_request(params):
+    request = {
+        "NetworkInterfaceId": params["network_interface_id"],
+        "TrafficMirrorTargetId": params["traffic_mirror_target_id"],
+        "TrafficMirrorFilterId": params["traffic_mirror_filter_id"],
+        "SessionNumber": params["session_number"],
+    }
+    if params["packet_length"] not in (None, WHOLE_PACKET):
+        request["PacketLength"] = params["packet_length"]
+    if params["virtual_network_id"] is not None:
+        request["VirtualNetworkId"] = params["virtual_network_id"]
+    if params["description"] not in (None, NO_DESCRIPTION):
+        request["Description"] = params["description"]
+    if params["tags"]:
+        request["TagSpecifications"] = boto3_tag_specifications(params["tags"], types=["traffic-mirror-session"])
+    return request
+
+
+def create_session(module, client):
+    params = module.params
+    if params["traffic_mirror_session_id"]:
+        module.fail_json(
+            msg="traffic_mirror_session_id={0!r} does not exist. A new session gets its id from AWS: omit "
+            "traffic_mirror_session_id and give network_interface_id and session_number to create one.".format(
+                params["traffic_mirror_session_id"]
+            )
+        )
+    missing = [name for name in ("traffic_mirror_target_id", "traffic_mirror_filter_id") if not params[name]]
+    if missing:
+        module.fail_json(
+            msg="Creating session number {0} on {1} requires {2}.".format(
+                params["session_number"], params["network_interface_id"], " and ".join(missing)
+            )
+        )
+    request = desired_create_request(params)
+    request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-session", request)
+    doing = "creating traffic mirror session number {0} on {1}".format(
+        params["session_number"], params["network_interface_id"]
+    )
+    response = write(module, client, "create_traffic_mirror_session", doing, **request)
+    if response is None:  # check mode: the session as it would be
+        planned = {k: v for k, v in request.items() if k not in ("ClientToken", "TagSpecifications")}
+        planned["Tags"] = as_tag_list(params["tags"] or {})
+        return planned
+    return response["TrafficMirrorSession"]
+
+
+def planned_modification(module, current):
+    """The ModifyTrafficMirrorSession request that carries only what differs, or None."""
+    params = module.params
+    request = {}
+    remove_fields = []
+    for option, field in (
+        ("traffic_mirror_target_id", "TrafficMirrorTargetId"),
+        ("traffic_mirror_filter_id", "TrafficMirrorFilterId"),
+        ("session_number", "SessionNumber"),
+        ("virtual_network_id", "VirtualNetworkId"),
+    ):
+        if params[option] is not None and params[option] != current.get(field):
+            request[field] = params[option]
+
+    packet_length = params["packet_length"]
+    if packet_length == WHOLE_PACKET and current.get("PacketLength") is not None:
+        remove_fields.append("packet-length")
+    elif packet_length not in (None, WHOLE_PACKET) and packet_length != current.get("PacketLength"):
+        request["PacketLength"] = packet_length
+
+    description = params["description"]
+    if description == NO_DESCRIPTION and current.get("Description"):
+        remove_fields.append("description")
+    elif description not in (None, NO_DESCRIPTION) and description != current.get("Description"):
+        request["Description"] = description
+
+    if not request and not remove_fields:
+        return None
+    if remove_fields:
+        request["RemoveFields"] = remove_fields
+    request["TrafficMirrorSessionId"] = current["TrafficMirrorSessionId"]
+    return request
+
+
+def apply_modification(session, request):
+    """The session as it is after `request` succeeds (for check mode and the diff)."""
+    after = dict(session)
+    for field, value in request.items():
+        if field not in ("TrafficMirrorSessionId", "RemoveFields"):
+            after[field] = value
+    for removed in request.get("RemoveFields", []):
+        after.pop({"packet-length": "PacketLength", "description": "Description"}[removed], None)
+    return after
+
+
+def update_session(module, client, current):
+    params = module.params
+    session_id = current["TrafficMirrorSessionId"]
+    if params["network_interface_id"] and params["network_interface_id"] != current["NetworkInterfaceId"]:
+        module.fail_json(
+            msg="Session {0} mirrors {1}; network_interface_id={2!r} differs, but a session cannot move to another "
+            "network interface. Delete it and create a new session on {2}.".format(
+                session_id, current["NetworkInterfaceId"], params["network_interface_id"]
+            )
+        )
+    changed = False
+    session = current
+    modification = planned_modification(module, current)
+    if modification:
+        response = write(module, client, "modify_traffic_mirror_session", "modifying " + session_id, **modification)
+        session = response["TrafficMirrorSession"] if response else apply_modification(current, modification)
+        changed = True
+
+    tags_changed, tags = reconcile_tags(
+        module, client, session_id, tags_of(current), params["tags"], params["purge_tags"]
+    )
+    # The Modify response may predate the tag calls: report the tags as they now are.
+    session = dict(session, Tags=as_tag_list(tags))
+    return changed or tags_changed, session
+
+
+def delete_session(module, client, current):
+    session_id = current["TrafficMirrorSessionId"]
+    response = write(
+        module, client, "delete_traffic_mirror_session", "deleting " + session_id,
+        gone_if_not_found="session", TrafficMirrorSessionId=session_id,
+    )
+    return response is not GONE
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        traffic_mirror_session_id=dict(type="str", aliases=["session_id"]),
+        network_interface_id=dict(type="str"),
+        traffic_mirror_target_id=dict(type="str"),
+        traffic_mirror_filter_id=dict(type="str"),
+        session_number=dict(type="int"),
+        packet_length=dict(type="int"),
+        virtual_network_id=dict(type="int"),
+        description=dict(type="str"),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+        client_token=dict(type="str", no_log=False),
+        check_mode_dry_run=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    errors = session_parameter_errors(module.params) + identity_errors(module.params)
+    if errors:
+        module.fail_json(msg=" ".join(errors), errors=errors)
+
+    client = ec2_client(module)
+    current = find_session(module, client)
+    before = session_view(current) if current else {}
+
+    if module.params["state"] == "absent":
+        changed = bool(current) and delete_session(module, client, current)
+        after = {}
+        result = {}
+    elif current is None:
+        session = create_session(module, client)
+        changed, after = True, session_view(session)
+        result = snake_resource(session)
+    else:
+        changed, session = update_session(module, client, current)
+        after = session_view(session)
+        result = snake_resource(session)
+
+    output = dict(changed=changed, traffic_mirror_session=result)
+    if module._diff:
+        output["diff"] = dict(before=before, after=after)
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

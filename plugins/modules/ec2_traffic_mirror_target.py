@@ -1,0 +1,330 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the netmirror.traffic_mirror collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ec2_traffic_mirror_target
+short_description: Create and delete AWS VPC traffic mirror targets
+version_added: 0.1.0
+description:
+  - Manages a traffic mirror target, the destination of mirrored traffic: the network interface of a
+    monitoring appliance, a Network Load Balancer, or a Gateway Load Balancer endpoint.
+  - A target is found by O(traffic_mirror_target_id), or by O(name) (its C(Name) tag).
+  - Nothing about a target can be modified in AWS except its tags. A found target whose destination or
+    description differs fails the task, unless O(replace=true), which deletes it and creates a new one
+    (only possible while no session uses it).
+  - Check mode is a real dry run: each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
+author:
+  - netmirror team
+options:
+  state:
+    description: V(present) creates the target; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  traffic_mirror_target_id:
+    description: The id (V(tmt-...)) of an existing target.
+    type: str
+    aliases: [target_id]
+  name:
+    description:
+      - The target's C(Name) tag, which identifies it when O(traffic_mirror_target_id) is not given,
+        and which is set on a new target.
+    type: str
+  network_interface_id:
+    description: The network interface (V(eni-...)) of the appliance that receives the copies.
+    type: str
+  network_load_balancer_arn:
+    description: The ARN of a Network Load Balancer that spreads the copies over appliances (UDP 4789 listener).
+    type: str
+  gateway_load_balancer_endpoint_id:
+    description: The Gateway Load Balancer endpoint (V(vpce-...)) that receives the copies.
+    type: str
+  description:
+    description: The description of a new target.
+    type: str
+  replace:
+    description:
+      - When a found target differs from the options (destination or description, which AWS cannot
+        modify), delete it and create a new one instead of failing.
+    type: bool
+    default: false
+  client_token:
+    description:
+      - The idempotency token of the create call. Omitted, it is derived from the desired target.
+    type: str
+  check_mode_dry_run:
+    description:
+      - In check mode, send every planned write with C(DryRun=true) to prove the credentials allow it.
+        Set V(false) for audits with read-only credentials.
+    type: bool
+    default: true
+notes:
+  - Exactly one of O(network_interface_id), O(network_load_balancer_arn) and
+    O(gateway_load_balancer_endpoint_id) is needed to create a target.
+  - Deleting a target that a session still uses fails with a message that lists those sessions.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: The IDS appliance's interface as a target
+  netmirror.traffic_mirror.ec2_traffic_mirror_target:
+    name: suricata-1
+    network_interface_id: eni-0123456789abcdef0
+    description: Suricata sensor in the security VPC
+    tags:
+      team: secops
+  register: ids_target
+
+- name: A Network Load Balancer in front of several sensors
+  netmirror.traffic_mirror.ec2_traffic_mirror_target:
+    name: sensor-pool
+    network_load_balancer_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/sensors/0123456789abcdef
+
+- name: Delete a target
+  netmirror.traffic_mirror.ec2_traffic_mirror_target:
+    name: suricata-1
+    state: absent
+"""
+
+RETURN = r"""
+traffic_mirror_target:
+  description: The target after the task (as it would be, in check mode); empty after V(state=absent).
+  returned: always
+  type: dict
+  contains:
+    traffic_mirror_target_id:
+      description: The target id.
+      type: str
+      sample: tmt-0123456789abcdef0
+    type:
+      description: V(network-interface), V(network-load-balancer) or V(gateway-load-balancer-endpoint).
+      type: str
+    network_interface_id:
+      description: The appliance's network interface, for that type.
+      type: str
+    network_load_balancer_arn:
+      description: The Network Load Balancer, for that type.
+      type: str
+    gateway_load_balancer_endpoint_id:
+      description: The Gateway Load Balancer endpoint, for that type.
+      type: str
+    description:
+      description: The description.
+      type: str
+    owner_id:
+      description: The owning account.
+      type: str
+    tags:
+      description: The tags, as a dict.
+      type: dict
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
+
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_all
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_nlb_arn
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
+
+DESTINATIONS = (
+    ("network_interface_id", "NetworkInterfaceId"),
+    ("network_load_balancer_arn", "NetworkLoadBalancerArn"),
+    ("gateway_load_balancer_endpoint_id", "GatewayLoadBalancerEndpointId"),
+)
+
+
+def parameter_errors(params):
+    checks = [
+        check_id("traffic_mirror_target_id", params["traffic_mirror_target_id"], "tmt"),
+        check_id("network_interface_id", params["network_interface_id"], "eni"),
+        check_nlb_arn("network_load_balancer_arn", params["network_load_balancer_arn"]),
+        check_id("gateway_load_balancer_endpoint_id", params["gateway_load_balancer_endpoint_id"], "vpce"),
+        check_client_token(params["client_token"]),
+    ]
+    errors = [message for message in checks if message] + check_tags(params["tags"])
+    if not params["traffic_mirror_target_id"] and not params["name"]:
+        errors.append("traffic_mirror_target_id or name is required to identify the target.")
+    if params["tags"] and params["name"] and params["tags"].get("Name", params["name"]) != params["name"]:
+        errors.append("tags Name={0!r} contradicts name={1!r}.".format(params["tags"]["Name"], params["name"]))
+    return errors
+
+
+def desired_tags(params):
+    """The tags to reconcile: `tags` plus the Name tag from `name`; None leaves tags alone."""
+    if params["tags"] is None:
+        return None
+    tags = dict(params["tags"])
+    if params["name"]:
+        tags["Name"] = params["name"]
+    return tags
+
+
+def find_target(module, client):
+    params = module.params
+    if params["traffic_mirror_target_id"]:
+        request = {"TrafficMirrorTargetIds": [params["traffic_mirror_target_id"]]}
+    else:
+        request = {"Filters": [{"Name": "tag:Name", "Values": [params["name"]]}]}
+    try:
+        targets = client.describe_traffic_mirror_targets(aws_retry=True, **request)["TrafficMirrorTargets"]
+    except botocore.exceptions.ClientError as e:
+        if is_not_found(e, "target"):
+            return None
+        fail_for_aws_error(module, e, "describing the traffic mirror target")
+    except botocore.exceptions.BotoCoreError as e:
+        fail_for_aws_error(module, e, "describing the traffic mirror target")
+    if len(targets) > 1:
+        module.fail_json(
+            msg="More than one traffic mirror target is named {0!r}: {1}. Name one with traffic_mirror_target_id.".format(
+                params["name"], ", ".join(sorted(t["TrafficMirrorTargetId"] for t in targets))
+            )
+        )
+    return targets[0] if targets else None
+
+
+def differences(params, target):
+    """What the options ask that AWS cannot modify on an existing target."""
+    found = []
+    for option, field in DESTINATIONS:
+        if params[option] and params[option] != target.get(field):
+            found.append("{0}: {1!r} -> {2!r}".format(option, target.get(field), params[option]))
+    if params["description"] is not None and params["description"] != (target.get("Description") or ""):
+        found.append("description: {0!r} -> {1!r}".format(target.get("Description"), params["description"]))
+    return found
+
+
+def sessions_using(module, client, target_id):
+    sessions = describe_all(
+        module, client, "describe_traffic_mirror_sessions", "TrafficMirrorSessions",
+        "listing the sessions that use " + target_id,
+        Filters=[{"Name": "traffic-mirror-target-id", "Values": [target_id]}],
+    )
+    return sorted(s["TrafficMirrorSessionId"] for s in sessions)
+
+
+def delete_target(module, client, target):
+    target_id = target["TrafficMirrorTargetId"]
+    users = sessions_using(module, client, target_id)
+    if users:
+        module.fail_json(
+            msg="Traffic mirror target {0} is still used by sessions {1}; delete those sessions or move them to "
+            "another target first.".format(target_id, ", ".join(users)),
+            sessions=users,
+        )
+    response = write(
+        module, client, "delete_traffic_mirror_target", "deleting " + target_id,
+        gone_if_not_found="target", TrafficMirrorTargetId=target_id,
+    )
+    return response is not GONE
+
+
+def create_target(module, client):
+    params = module.params
+    chosen = [(option, field) for option, field in DESTINATIONS if params[option]]
+    if len(chosen) != 1:
+        module.fail_json(
+            msg="Creating a traffic mirror target needs exactly one of network_interface_id, "
+            "network_load_balancer_arn, gateway_load_balancer_endpoint_id (got {0}).".format(
+                ", ".join(option for option, _ in chosen) or "none"
+            )
+        )
+    option, field = chosen[0]
+    request = {field: params[option]}
+    if params["description"]:
+        request["Description"] = params["description"]
+    tags = desired_tags(params) or ({"Name": params["name"]} if params["name"] else {})
+    if tags:
+        request["TagSpecifications"] = boto3_tag_specifications(tags, types=["traffic-mirror-target"])
+    request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-target", request)
+    response = write(module, client, "create_traffic_mirror_target", "creating a traffic mirror target", **request)
+    if response is None:
+        planned = {field: params[option], "Description": params["description"], "Tags": as_tag_list(tags)}
+        return planned
+    return response["TrafficMirrorTarget"]
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        traffic_mirror_target_id=dict(type="str", aliases=["target_id"]),
+        name=dict(type="str"),
+        network_interface_id=dict(type="str"),
+        network_load_balancer_arn=dict(type="str"),
+        gateway_load_balancer_endpoint_id=dict(type="str"),
+        description=dict(type="str"),
+        replace=dict(type="bool", default=False),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+        client_token=dict(type="str", no_log=False),
+        check_mode_dry_run=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[[option for option, _ in DESTINATIONS]],
+    )
+    errors = parameter_errors(module.params)
+    if errors:
+        module.fail_json(msg=" ".join(errors), errors=errors)
+
+    client = ec2_client(module)
+    current = find_target(module, client)
+    before = snake_resource(current) if current else {}
+    params = module.params
+
+    if params["state"] == "absent":
+        changed = bool(current) and delete_target(module, client, current)
+        result = {}
+    elif current is None:
+        changed, result = True, snake_resource(create_target(module, client))
+    else:
+        found = differences(params, current)
+        if found and not params["replace"]:
+            module.fail_json(
+                msg="Traffic mirror target {0} differs ({1}), and AWS cannot modify a target. Set replace=true to "
+                "delete it and create a new one.".format(current["TrafficMirrorTargetId"], "; ".join(found)),
+                traffic_mirror_target=before,
+            )
+        if found:
+            delete_target(module, client, current)
+            changed, result = True, snake_resource(create_target(module, client))
+        else:
+            target_id = current["TrafficMirrorTargetId"]
+            changed, tags = reconcile_tags(
+                module, client, target_id, tags_of(current), desired_tags(params), params["purge_tags"]
+            )
+            result = snake_resource(dict(current, Tags=as_tag_list(tags)))
+
+    output = dict(changed=changed, traffic_mirror_target=result)
+    if module._diff:
+        output["diff"] = dict(before=before, after=result)
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Describe* for traffic mirroring: id lists, filters, paging and describe lag.
+
+Filters follow EC2's rules: values of one filter are OR-ed, different filters
+are AND-ed, '*' and '?' are wildcards; tag:<key> and tag-key work on every
+resource type; an unknown filter name is InvalidParameterValue.
+
+NextToken encodes the creation sequence number of the last resource returned,
+so paging stays correct when resources are created or deleted between pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import ids, lookups
+from .errors import EC2Error, invalid_value
+from .validation import check_max_results
+
+Getter = Callable[[Any], Any]
+
+
+def _pattern(value: str) -> re.Pattern[str]:
+    escaped = re.escape(str(value)).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.compile(f"{escaped}\\Z", re.DOTALL)
+
+
+def _matches_any(candidates: Iterable[Any], values: list[str]) -> bool:
+    patterns = [_pattern(v) for v in values]
+    return any(
+        p.match(str(c)) for c in candidates if c is not None for p in patterns
+    )
+
+
+def _candidates(resource: Any, name: str, getters: dict[str, Getter]) -> list[Any]:
+    if name.startswith("tag:"):
+        value = resource.tag_dict().get(name[4:])
+        return [] if value is None else [value]
+    if name == "tag-key":
+        return list(resource.tag_dict())
+    if name in getters:
+        value = getters[name](resource)
+        return list(value) if isinstance(value, (list, tuple, set)) else [value]
+    raise invalid_value(f"The filter '{name}' is invalid")
+
+
+def check_filter_names(filters: dict[str, list[str]], getters: dict[str, Getter]) -> None:
+    for name in filters:
+        if not (name.startswith("tag:") or name == "tag-key" or name in getters):
+            raise invalid_value(f"The filter '{name}' is invalid")
+
+
+def matches(resource: Any, filters: dict[str, list[str]], getters: dict[str, Getter]) -> bool:
+    return all(
+        _matches_any(_candidates(resource, name, getters), values)
+        for name, values in filters.items()
+    )
+
+
+def encode_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": seq}).encode()).decode()
+
+
+def decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+        if isinstance(after, int):
+            return after
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        pass
+    raise EC2Error("InvalidPaginationToken", "The specified pagination token is not valid or is expired.")
+
+
+def describe(
+    *,
+    store: dict[str, Any],
+    prefix: str,
+    requested_ids: list[str] | None,
+    filters: dict[str, list[str]],
+    getters: dict[str, Getter],
+    max_results: Any,
+    next_token: str | None,
+    lagging: bool = True,
+) -> tuple[list[Any], str | None]:
+    """One page of the resources in `store` that the request selects.
+
+    With `lagging`, a resource whose describe-lag counter is above zero is left
+    out (and its counter drops) for each call that would have returned it; a
+    lagging id asked for by name answers NotFound, like AWS's eventual
+    consistency does.
+    """
+    page_size = check_max_results(max_results)
+    check_filter_names(filters, getters)
+    after = decode_token(next_token)
+    requested = list(dict.fromkeys(requested_ids or []))
+    for resource_id in requested:
+        ids.require_well_formed(resource_id, prefix)
+    missing = [r for r in requested if r not in store]
+    if missing:
+        raise lookups.not_found(prefix, missing)
+
+    selected = [
+        r
+        for r in sorted(store.values(), key=lambda r: r.seq)
+        if (not requested or r.id in requested) and matches(r, filters, getters)
+    ]
+    hidden = [r for r in selected if lagging and r.hidden_describes > 0]
+    visible = [r for r in selected if r not in hidden]
+
+    if requested and hidden:
+        for resource in hidden:
+            resource.hidden_describes -= 1
+        raise lookups.not_found(prefix, [r.id for r in hidden])
+
+    remaining = [r for r in visible if r.seq > after]
+    page = remaining if page_size is None else remaining[:page_size]
+    token = encode_token(page[-1].seq) if page and len(remaining) > len(page) else None
+    page_end = page[-1].seq if token else float("inf")
+    for resource in hidden:
+        if after < resource.seq <= page_end:
+            resource.hidden_describes -= 1
+    return page, token
