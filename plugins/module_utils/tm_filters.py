@@ -72,9 +72,7 @@ def modify_request(current, desired):
 
 def same_content(a, b):
     """Equal but for the rule number."""
-    return rule_fields_for_aws(a).items() - {("RuleNumber", a.rule_number)} == (
-        rule_fields_for_aws(b).items() - {("RuleNumber", b.rule_number)}
-    )
+    return {**rule_fields_for_aws(a), "RuleNumber": None} == {**rule_fields_for_aws(b), "RuleNumber": None}
 
 
 def plan_rule_changes(current, desired, purge):

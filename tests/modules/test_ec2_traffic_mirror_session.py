@@ -10,11 +10,9 @@ import pytest
 from ansible_collections.netmirror.traffic_mirror.plugins.modules import ec2_traffic_mirror_session as module
 from helpers.module_runner import run_module
 
-WRITE_PREFIXES = ("Create", "Modify", "Delete")
-
 
 def run(aws, check_mode=False, diff=False, **args):
-    return run_module(module.main, dict(aws.connection, **args), check_mode=check_mode, diff=diff)
+    return aws.run(module.main, check_mode=check_mode, diff=diff, **args)
 
 
 def session_args(aws, **extra):
@@ -29,12 +27,11 @@ def session_args(aws, **extra):
 
 
 def actions(aws, dry_run=None):
-    log = aws.endpoint.requests()
-    return [r["action"] for r in log if dry_run is None or bool(r.get("dry_run")) == dry_run]
+    return aws.actions(dry_run)
 
 
 def real_writes(aws):
-    return [a for a in actions(aws, dry_run=False) if a.startswith(WRITE_PREFIXES)]
+    return aws.real_writes()
 
 
 def sessions(aws):

@@ -1,0 +1,55 @@
+"""docs/examples/mirror_fleet.yml against the offline endpoint: every network interface of the tagged
+instances gets a session, untagged instances get none, and a re-run changes nothing."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from test_targets import ansible_environment
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO / "docs" / "examples" / "mirror_fleet.yml"
+
+
+def run_playbook(endpoint, variables, tmp_path):
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(variables))
+    env = dict(ansible_environment(), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), str(PLAYBOOK), "-e", "@" + str(vars_file)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-4000:]
+    return re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)", completed.stdout).groups()
+
+
+def test_mirror_fleet_example(endpoint, tmp_path):
+    endpoint.reset()
+    ec2 = endpoint.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    ids_eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+
+    def launch(count, role):
+        tags = [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": role}]}]
+        reservation = ec2.run_instances(ImageId=image, MinCount=count, MaxCount=count, SubnetId=subnet,
+                                        TagSpecifications=tags)
+        return [i["NetworkInterfaces"][0]["NetworkInterfaceId"] for i in reservation["Instances"]]
+
+    web_enis = launch(3, "web")
+    db_enis = launch(1, "db")
+    variables = dict(aws_region=endpoint.region, aws_endpoint_url=endpoint.endpoint_url,
+                     ids_network_interface_id=ids_eni, fleet_tag_key="role", fleet_tag_value="web")
+
+    _, changed_first = run_playbook(endpoint, variables, tmp_path)
+    sessions = ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]
+    assert sorted(s["NetworkInterfaceId"] for s in sessions) == sorted(web_enis)
+    assert not set(db_enis) & {s["NetworkInterfaceId"] for s in sessions}
+    assert changed_first == "3"  # the target, the filter, and the loop of sessions
+
+    _, changed_again = run_playbook(endpoint, variables, tmp_path)
+    assert changed_again == "0"
+    assert len(ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]) == len(web_enis)
