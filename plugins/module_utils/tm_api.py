@@ -52,6 +52,12 @@ ADVICE = {
     "DependencyViolation": "The resource is still in use by a traffic mirror session; delete or change that session first.",
 }
 
+# Argument spec of the options documented in the netmirror.traffic_mirror.writes doc fragment.
+WRITE_OPTIONS = dict(
+    client_token=dict(type="str", no_log=False),
+    check_mode_dry_run=dict(type="bool", default=True),
+)
+
 DRY_RUN_SUCCEEDED = "DryRunOperation"
 UNAUTHORIZED = "UnauthorizedOperation"
 

@@ -36,3 +36,16 @@ def reconcile_tags(module, client, resource_id, current_tags, desired_tags, purg
 
 def as_tag_list(tags):
     return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def desired_tags_with_name(params):
+    """The tags to reconcile for a resource named by its Name tag: `tags` plus Name=`name`.
+
+    None (tags omitted) leaves the tags alone.
+    """
+    if params["tags"] is None:
+        return None
+    tags = dict(params["tags"])
+    if params.get("name"):
+        tags["Name"] = params["name"]
+    return tags

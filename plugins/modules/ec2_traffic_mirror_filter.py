@@ -20,7 +20,7 @@ description:
   - The rule shape is the one M(netmirror.traffic_mirror.ec2_traffic_mirror_filter_info) returns and
     the software mirroring agent (role C(netmirror.traffic_mirror.mirror_agent)) takes, so one filter
     definition serves AWS sessions and software sessions alike.
-  - Check mode is a real dry run: each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
+  - Check mode is a real dry run; each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
 author:
   - netmirror team
 options:
@@ -49,7 +49,7 @@ options:
         rules are left alone; V([]) with O(purge_rules=true) removes them all.
     type: list
     elements: dict
-    suboptions: &rule_options
+    suboptions:
       rule_number:
         description: The rule number, 1-32766, unique in its direction. Rules are evaluated in ascending order.
         type: int
@@ -75,7 +75,7 @@ options:
       source_port_range:
         description: The source ports, only with protocol V(6) (TCP) or V(17) (UDP).
         type: dict
-        suboptions: &port_options
+        suboptions:
           from_port:
             description: The first port, 0-65535.
             type: int
@@ -87,7 +87,15 @@ options:
       destination_port_range:
         description: The destination ports, only with protocol V(6) (TCP) or V(17) (UDP).
         type: dict
-        suboptions: *port_options
+        suboptions:
+          from_port:
+            description: The first port, 0-65535.
+            type: int
+            required: true
+          to_port:
+            description: The last port, 0-65535, not below O(ingress_rules[].destination_port_range.from_port).
+            type: int
+            required: true
       description:
         description: The rule's description.
         type: str
@@ -96,7 +104,56 @@ options:
       - The rules for traffic the source network interface sends, at most 10; as O(ingress_rules).
     type: list
     elements: dict
-    suboptions: *rule_options
+    suboptions:
+      rule_number:
+        description: The rule number, 1-32766, unique in its direction. Rules are evaluated in ascending order.
+        type: int
+        required: true
+      rule_action:
+        description: V(accept) mirrors matching packets; V(reject) does not.
+        type: str
+        required: true
+        choices: [accept, reject]
+      protocol:
+        description:
+          - The IANA protocol number (0-255), or a name (V(tcp), V(udp), V(icmp), V(icmpv6)) that is
+            normalised to its number. Omitted, the rule matches every protocol.
+        type: raw
+      source_cidr_block:
+        description: The source network, IPv4 or IPv6 (the same family as O(egress_rules[].destination_cidr_block)).
+        type: str
+        required: true
+      destination_cidr_block:
+        description: The destination network.
+        type: str
+        required: true
+      source_port_range:
+        description: The source ports, only with protocol V(6) (TCP) or V(17) (UDP).
+        type: dict
+        suboptions:
+          from_port:
+            description: The first port, 0-65535.
+            type: int
+            required: true
+          to_port:
+            description: The last port, 0-65535, not below O(egress_rules[].source_port_range.from_port).
+            type: int
+            required: true
+      destination_port_range:
+        description: The destination ports, only with protocol V(6) (TCP) or V(17) (UDP).
+        type: dict
+        suboptions:
+          from_port:
+            description: The first port, 0-65535.
+            type: int
+            required: true
+          to_port:
+            description: The last port, 0-65535, not below O(egress_rules[].destination_port_range.from_port).
+            type: int
+            required: true
+      description:
+        description: The rule's description.
+        type: str
   purge_rules:
     description:
       - Delete the rules of a given direction that O(ingress_rules) or O(egress_rules) does not list.
@@ -115,18 +172,8 @@ options:
         instead of failing. Only possible while no session uses the filter.
     type: bool
     default: false
-  client_token:
-    description: The idempotency token of the filter's create call. Omitted, it is derived from the desired filter.
-    type: str
-  check_mode_dry_run:
-    description:
-      - In check mode, send every planned write with C(DryRun=true) to prove the credentials allow it.
-        Set V(false) for audits with read-only credentials.
-      - The rules of a filter that does not exist yet cannot be dry-run (they need its id); only its
-        creation is.
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.writes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
@@ -197,23 +244,15 @@ traffic_mirror_filter:
       type: dict
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import RuleError
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_network_services
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_rules
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_all
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import filter_view
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import modify_request
@@ -224,8 +263,11 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import FILTER
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import delete_unused
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import find_by_id_or_name
 
 DIRECTIONS = ("ingress", "egress")
 
@@ -266,38 +308,6 @@ def parameter_errors(params):
     if not params["traffic_mirror_filter_id"] and not params["name"]:
         errors.append("traffic_mirror_filter_id or name is required to identify the filter.")
     return errors
-
-
-def desired_tags(params):
-    if params["tags"] is None:
-        return None
-    tags = dict(params["tags"])
-    if params["name"]:
-        tags["Name"] = params["name"]
-    return tags
-
-
-def find_filter(module, client):
-    params = module.params
-    if params["traffic_mirror_filter_id"]:
-        request = {"TrafficMirrorFilterIds": [params["traffic_mirror_filter_id"]]}
-    else:
-        request = {"Filters": [{"Name": "tag:Name", "Values": [params["name"]]}]}
-    try:
-        found = client.describe_traffic_mirror_filters(aws_retry=True, **request)["TrafficMirrorFilters"]
-    except botocore.exceptions.ClientError as e:
-        if is_not_found(e, "filter"):
-            return None
-        fail_for_aws_error(module, e, "describing the traffic mirror filter")
-    except botocore.exceptions.BotoCoreError as e:
-        fail_for_aws_error(module, e, "describing the traffic mirror filter")
-    if len(found) > 1:
-        module.fail_json(
-            msg="More than one traffic mirror filter is named {0!r}: {1}. Name one with traffic_mirror_filter_id.".format(
-                params["name"], ", ".join(sorted(f["TrafficMirrorFilterId"] for f in found))
-            )
-        )
-    return found[0] if found else None
 
 
 def reconcile_rules(module, client, filter_id, current, rules):
@@ -370,7 +380,7 @@ def create_filter(module, client, rules):
     request = {}
     if params["description"]:
         request["Description"] = params["description"]
-    tags = desired_tags(params) or ({"Name": params["name"]} if params["name"] else {})
+    tags = desired_tags_with_name(params) or ({"Name": params["name"]} if params["name"] else {})
     if tags:
         request["TagSpecifications"] = boto3_tag_specifications(tags, types=["traffic-mirror-filter"])
     request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-filter", request)
@@ -395,38 +405,13 @@ def _view(filter_id, description, services, rules, tags):
     }
 
 
-def sessions_using(module, client, filter_id):
-    sessions = describe_all(
-        module, client, "describe_traffic_mirror_sessions", "TrafficMirrorSessions",
-        "listing the sessions that use " + filter_id,
-        Filters=[{"Name": "traffic-mirror-filter-id", "Values": [filter_id]}],
-    )
-    return sorted(s["TrafficMirrorSessionId"] for s in sessions)
-
-
-def delete_filter(module, client, aws_filter):
-    filter_id = aws_filter["TrafficMirrorFilterId"]
-    users = sessions_using(module, client, filter_id)
-    if users:
-        module.fail_json(
-            msg="Traffic mirror filter {0} is still used by sessions {1}; delete those sessions or give them another "
-            "filter first.".format(filter_id, ", ".join(users)),
-            sessions=users,
-        )
-    response = write(
-        module, client, "delete_traffic_mirror_filter", "deleting " + filter_id,
-        gone_if_not_found="filter", TrafficMirrorFilterId=filter_id,
-    )
-    return response is not GONE
-
-
 def update_filter(module, client, current, rules):
     params = module.params
     filter_id = current["TrafficMirrorFilterId"]
     rules_changed, now = reconcile_rules(module, client, filter_id, current, rules)
     services_changed, services = reconcile_network_services(module, client, filter_id, current.get("NetworkServices"))
     tags_changed, tags = reconcile_tags(
-        module, client, filter_id, tags_of(current), desired_tags(params), params["purge_tags"]
+        module, client, filter_id, tags_of(current), desired_tags_with_name(params), params["purge_tags"]
     )
     view = _view(filter_id, current.get("Description"), services, now, tags)
     return rules_changed or services_changed or tags_changed, view
@@ -445,9 +430,8 @@ def main():
         replace=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
-        client_token=dict(type="str", no_log=False),
-        check_mode_dry_run=dict(type="bool", default=True),
     )
+    argument_spec.update(WRITE_OPTIONS)
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     rules, rule_errors = desired_rules(module)
     errors = parameter_errors(module.params) + rule_errors
@@ -455,12 +439,12 @@ def main():
         module.fail_json(msg=" ".join(errors), errors=errors)
 
     client = ec2_client(module)
-    current = find_filter(module, client)
+    current = find_by_id_or_name(module, client, FILTER)
     before = filter_view(current) if current else {}
     params = module.params
 
     if params["state"] == "absent":
-        changed = bool(current) and delete_filter(module, client, current)
+        changed = bool(current) and delete_unused(module, client, FILTER, current)
         result = {}
     elif current is None:
         changed, result = True, create_filter(module, client, rules)
@@ -473,7 +457,7 @@ def main():
                 ),
                 traffic_mirror_filter=before,
             )
-        delete_filter(module, client, current)
+        delete_unused(module, client, FILTER, current)
         changed, result = True, create_filter(module, client, rules)
     else:
         changed, result = update_filter(module, client, current, rules)

@@ -80,20 +80,6 @@ options:
     description:
       - The session's description. An empty string removes it (C(RemoveFields=description)).
     type: str
-  client_token:
-    description:
-      - The idempotency token for the create call, 1-64 printable ASCII characters.
-      - Omitted, it is derived from the desired session (network interface, session number, target,
-        filter, VNI, packet length, description and tags), so the same task always sends the same token.
-      - Reusing a token with other parameters fails with C(IdempotentParameterMismatch).
-    type: str
-  check_mode_dry_run:
-    description:
-      - In check mode, send every planned write with C(DryRun=true) to prove the credentials allow it.
-        An C(UnauthorizedOperation) answer fails the task and names the missing IAM action.
-      - Set V(false) for audits with read-only credentials; check mode then only reads and plans.
-    type: bool
-    default: true
 notes:
   - AWS allows at most 3 sessions per source network interface, and does not offer traffic mirroring on
     bare metal and on many instance types. For those hosts, see the R(mirror_agent role,ansible_collections.netmirror.traffic_mirror.mirror_agent_role)
@@ -104,6 +90,7 @@ notes:
     C(--generate-cli-skeleton) read C(ansible-doc netmirror.traffic_mirror.ec2_traffic_mirror_session);
     for C(--dry-run) run the task in check mode.
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.writes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
@@ -212,6 +199,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
@@ -415,9 +403,8 @@ def main():
         description=dict(type="str"),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
-        client_token=dict(type="str", no_log=False),
-        check_mode_dry_run=dict(type="bool", default=True),
     )
+    argument_spec.update(WRITE_OPTIONS)
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
 
     errors = session_parameter_errors(module.params) + identity_errors(module.params)

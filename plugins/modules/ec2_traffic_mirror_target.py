@@ -10,13 +10,13 @@ module: ec2_traffic_mirror_target
 short_description: Create and delete AWS VPC traffic mirror targets
 version_added: 0.1.0
 description:
-  - Manages a traffic mirror target, the destination of mirrored traffic: the network interface of a
+  - Manages a traffic mirror target, the destination of mirrored traffic, which is the network interface of a
     monitoring appliance, a Network Load Balancer, or a Gateway Load Balancer endpoint.
   - A target is found by O(traffic_mirror_target_id), or by O(name) (its C(Name) tag).
   - Nothing about a target can be modified in AWS except its tags. A found target whose destination or
     description differs fails the task, unless O(replace=true), which deletes it and creates a new one
     (only possible while no session uses it).
-  - Check mode is a real dry run: each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
+  - Check mode is a real dry run; each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
 author:
   - netmirror team
 options:
@@ -52,21 +52,12 @@ options:
         modify), delete it and create a new one instead of failing.
     type: bool
     default: false
-  client_token:
-    description:
-      - The idempotency token of the create call. Omitted, it is derived from the desired target.
-    type: str
-  check_mode_dry_run:
-    description:
-      - In check mode, send every planned write with C(DryRun=true) to prove the credentials allow it.
-        Set V(false) for audits with read-only credentials.
-    type: bool
-    default: true
 notes:
   - Exactly one of O(network_interface_id), O(network_load_balancer_arn) and
     O(gateway_load_balancer_endpoint_id) is needed to create a target.
   - Deleting a target that a session still uses fails with a message that lists those sessions.
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.writes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
@@ -127,20 +118,12 @@ traffic_mirror_target:
       type: dict
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_all
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
@@ -149,7 +132,11 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_nlb_arn
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import TARGET
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import delete_unused
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import find_by_id_or_name
 
 DESTINATIONS = (
     ("network_interface_id", "NetworkInterfaceId"),
@@ -174,39 +161,6 @@ def parameter_errors(params):
     return errors
 
 
-def desired_tags(params):
-    """The tags to reconcile: `tags` plus the Name tag from `name`; None leaves tags alone."""
-    if params["tags"] is None:
-        return None
-    tags = dict(params["tags"])
-    if params["name"]:
-        tags["Name"] = params["name"]
-    return tags
-
-
-def find_target(module, client):
-    params = module.params
-    if params["traffic_mirror_target_id"]:
-        request = {"TrafficMirrorTargetIds": [params["traffic_mirror_target_id"]]}
-    else:
-        request = {"Filters": [{"Name": "tag:Name", "Values": [params["name"]]}]}
-    try:
-        targets = client.describe_traffic_mirror_targets(aws_retry=True, **request)["TrafficMirrorTargets"]
-    except botocore.exceptions.ClientError as e:
-        if is_not_found(e, "target"):
-            return None
-        fail_for_aws_error(module, e, "describing the traffic mirror target")
-    except botocore.exceptions.BotoCoreError as e:
-        fail_for_aws_error(module, e, "describing the traffic mirror target")
-    if len(targets) > 1:
-        module.fail_json(
-            msg="More than one traffic mirror target is named {0!r}: {1}. Name one with traffic_mirror_target_id.".format(
-                params["name"], ", ".join(sorted(t["TrafficMirrorTargetId"] for t in targets))
-            )
-        )
-    return targets[0] if targets else None
-
-
 def differences(params, target):
     """What the options ask that AWS cannot modify on an existing target."""
     found = []
@@ -216,31 +170,6 @@ def differences(params, target):
     if params["description"] is not None and params["description"] != (target.get("Description") or ""):
         found.append("description: {0!r} -> {1!r}".format(target.get("Description"), params["description"]))
     return found
-
-
-def sessions_using(module, client, target_id):
-    sessions = describe_all(
-        module, client, "describe_traffic_mirror_sessions", "TrafficMirrorSessions",
-        "listing the sessions that use " + target_id,
-        Filters=[{"Name": "traffic-mirror-target-id", "Values": [target_id]}],
-    )
-    return sorted(s["TrafficMirrorSessionId"] for s in sessions)
-
-
-def delete_target(module, client, target):
-    target_id = target["TrafficMirrorTargetId"]
-    users = sessions_using(module, client, target_id)
-    if users:
-        module.fail_json(
-            msg="Traffic mirror target {0} is still used by sessions {1}; delete those sessions or move them to "
-            "another target first.".format(target_id, ", ".join(users)),
-            sessions=users,
-        )
-    response = write(
-        module, client, "delete_traffic_mirror_target", "deleting " + target_id,
-        gone_if_not_found="target", TrafficMirrorTargetId=target_id,
-    )
-    return response is not GONE
 
 
 def create_target(module, client):
@@ -257,7 +186,7 @@ def create_target(module, client):
     request = {field: params[option]}
     if params["description"]:
         request["Description"] = params["description"]
-    tags = desired_tags(params) or ({"Name": params["name"]} if params["name"] else {})
+    tags = desired_tags_with_name(params) or ({"Name": params["name"]} if params["name"] else {})
     if tags:
         request["TagSpecifications"] = boto3_tag_specifications(tags, types=["traffic-mirror-target"])
     request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-target", request)
@@ -280,9 +209,8 @@ def main():
         replace=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
-        client_token=dict(type="str", no_log=False),
-        check_mode_dry_run=dict(type="bool", default=True),
     )
+    argument_spec.update(WRITE_OPTIONS)
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
@@ -293,12 +221,12 @@ def main():
         module.fail_json(msg=" ".join(errors), errors=errors)
 
     client = ec2_client(module)
-    current = find_target(module, client)
+    current = find_by_id_or_name(module, client, TARGET)
     before = snake_resource(current) if current else {}
     params = module.params
 
     if params["state"] == "absent":
-        changed = bool(current) and delete_target(module, client, current)
+        changed = bool(current) and delete_unused(module, client, TARGET, current)
         result = {}
     elif current is None:
         changed, result = True, snake_resource(create_target(module, client))
@@ -311,12 +239,12 @@ def main():
                 traffic_mirror_target=before,
             )
         if found:
-            delete_target(module, client, current)
+            delete_unused(module, client, TARGET, current)
             changed, result = True, snake_resource(create_target(module, client))
         else:
             target_id = current["TrafficMirrorTargetId"]
             changed, tags = reconcile_tags(
-                module, client, target_id, tags_of(current), desired_tags(params), params["purge_tags"]
+                module, client, target_id, tags_of(current), desired_tags_with_name(params), params["purge_tags"]
             )
             result = snake_resource(dict(current, Tags=as_tag_list(tags)))
 
