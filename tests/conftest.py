@@ -23,6 +23,7 @@ def _link_collection():
 sys.path.insert(0, str(_link_collection()))
 sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "roles" / "mirror_agent" / "files"))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_ROOT))
 
 

@@ -19,7 +19,8 @@ filter _info module returns::
 
 Every problem raises :class:`RuleError` with a message naming where it is::
 
-    session 'web': egress rule 100: destination_port_range: from_port 90 > to_port 80 (allowed: 0-65535, from_port <= to_port)
+    session 'web': egress rule 100: destination_port_range: from_port 90 > to_port 80
+        (allowed: 0-65535, from_port <= to_port)      [one line]
     egress_rules[2] (rule 100): destination_port_range: ...
 
 Semantics (AWS's): rules are per direction; they are evaluated in ascending
@@ -289,11 +290,15 @@ def _field_error(where, field, message):
 
 def _parse_cidr(where, field, value):
     if not isinstance(value, str) or not value.strip():
-        raise _field_error(where, field, "%r is not a CIDR block (required, e.g. 10.0.0.0/8 or 2001:db8::/32)" % (value,))
+        raise _field_error(
+            where, field, "%r is not a CIDR block (required, e.g. 10.0.0.0/8 or 2001:db8::/32)" % (value,)
+        )
     try:
         return ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
-        raise _field_error(where, field, "%r is not a CIDR block (e.g. 10.0.0.0/8 or 2001:db8::/32)" % (value,))
+        raise _field_error(
+            where, field, "%r is not a CIDR block (e.g. 10.0.0.0/8 or 2001:db8::/32)" % (value,)
+        ) from None
 
 
 def _parse_port_range(where, field, value):
@@ -348,7 +353,9 @@ def parse_rule(data, direction, index=0, session=None):
     number = _to_int(raw_number)
     if number is None or not RULE_NUMBER_RANGE[0] <= number <= RULE_NUMBER_RANGE[1]:
         raise _field_error(
-            where, "rule_number", "%r is not a rule number (required; allowed: %d-%d)" % ((raw_number,) + RULE_NUMBER_RANGE)
+            where,
+            "rule_number",
+            "%r is not a rule number (required; allowed: %d-%d)" % ((raw_number,) + RULE_NUMBER_RANGE),
         )
     where = _rule_where(direction, index, number, session)
     unknown = sorted(set(data) - set(RULE_FIELDS) - set(IGNORED_RULE_KEYS))
@@ -361,7 +368,7 @@ def parse_rule(data, direction, index=0, session=None):
     try:
         protocol = normalize_protocol(data.get("protocol"))
     except RuleError as exc:
-        raise _field_error(where, "protocol", str(exc))
+        raise _field_error(where, "protocol", str(exc)) from None
     source = _parse_cidr(where, "source_cidr_block", data.get("source_cidr_block"))
     destination = _parse_cidr(where, "destination_cidr_block", data.get("destination_cidr_block"))
     if source.version != destination.version:
@@ -378,15 +385,20 @@ def parse_rule(data, direction, index=0, session=None):
             raise _field_error(
                 where,
                 field,
-                "port ranges need protocol 6 (tcp) or 17 (udp), not %s" % ("all protocols" if protocol is None else protocol),
+                "port ranges need protocol 6 (tcp) or 17 (udp), not %s"
+                % ("all protocols" if protocol is None else protocol),
             )
     description = data.get("description")
     if description is not None:
         if not isinstance(description, str):
             raise _field_error(where, "description", "%r is not a string" % (description,))
         if len(description) > DESCRIPTION_MAX_LENGTH:
-            raise _field_error(where, "description", "%d characters (allowed: at most %d)" % (len(description), DESCRIPTION_MAX_LENGTH))
-    return FilterRule(direction, number, action, protocol, source, destination, source_ports, destination_ports, description)
+            raise _field_error(
+                where, "description", "%d characters (allowed: at most %d)" % (len(description), DESCRIPTION_MAX_LENGTH)
+            )
+    return FilterRule(
+        direction, number, action, protocol, source, destination, source_ports, destination_ports, description
+    )
 
 
 def parse_rules(rules, direction, session=None, max_rules=DEFAULT_MAX_RULES_PER_DIRECTION):
@@ -420,11 +432,15 @@ def parse_network_services(services, session=None):
     if services is None:
         return ()
     if not isinstance(services, (list, tuple)):
-        raise RuleError("%snetwork_services: %r is not a list (allowed values: %s)" % (prefix, services, ", ".join(NETWORK_SERVICES)))
+        raise RuleError(
+            "%snetwork_services: %r is not a list (allowed values: %s)"
+            % (prefix, services, ", ".join(NETWORK_SERVICES))
+        )
     for index, service in enumerate(services):
         if service not in NETWORK_SERVICES:
             raise RuleError(
-                "%snetwork_services[%d]: %r is not a network service (allowed: %s)" % (prefix, index, service, ", ".join(NETWORK_SERVICES))
+                "%snetwork_services[%d]: %r is not a network service (allowed: %s)"
+                % (prefix, index, service, ", ".join(NETWORK_SERVICES))
             )
     return tuple(sorted(set(services)))
 
@@ -442,7 +458,9 @@ def parse_filter(data, session=None, max_rules_per_direction=DEFAULT_MAX_RULES_P
         raise RuleError("%sfilter: %r is not a mapping (keys: %s)" % (prefix, data, ", ".join(FILTER_FIELDS)))
     unknown = sorted(set(data) - set(FILTER_FIELDS))
     if unknown:
-        raise RuleError("%sfilter: unknown key(s) %s (allowed: %s)" % (prefix, ", ".join(unknown), ", ".join(FILTER_FIELDS)))
+        raise RuleError(
+            "%sfilter: unknown key(s) %s (allowed: %s)" % (prefix, ", ".join(unknown), ", ".join(FILTER_FIELDS))
+        )
     ingress = parse_rules(data.get("ingress_rules"), "ingress", session, max_rules_per_direction)
     egress = parse_rules(data.get("egress_rules"), "egress", session, max_rules_per_direction)
     services = parse_network_services(data.get("network_services"), session)
@@ -479,7 +497,7 @@ def first_mirroring_session(sessions, direction, packet):
     (session_number, MirrorFilter, key); returns (key, rule) of the first
     session (ascending session number) whose filter accepts the packet, or None.
     A reject only means "not by this session"."""
-    for number, mirror_filter, key in sorted(sessions, key=lambda s: s[0]):
+    for _number, mirror_filter, key in sorted(sessions, key=lambda s: s[0]):
         decision = decide(mirror_filter.rules(direction), packet)
         if decision is not None and decision.action == "accept":
             return key, decision.rule

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+FORM = "application/x-www-form-urlencoded"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 
 
@@ -23,7 +24,10 @@ class AWSCall:
     json_protocol: bool
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def _read_form_body(environ: dict[str, Any]) -> bytes:
+    """The body of a query-protocol (form-encoded) request; other bodies stay unread."""
+    if not environ.get("CONTENT_TYPE", "").startswith(FORM):
+        return b""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -34,11 +38,9 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 
 def parse_call(environ: dict[str, Any]) -> AWSCall:
-    body = _read_body(environ)
     params: dict[str, list[str]] = parse_qs(environ.get("QUERY_STRING", ""))
+    params.update(parse_qs(_read_form_body(environ).decode("utf-8", "replace")))
     content_type = environ.get("CONTENT_TYPE", "")
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        params.update(parse_qs(body.decode("utf-8", "replace")))
 
     credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     access_key = credential.group(1) if credential else (params.get("AWSAccessKeyId") or [None])[0]

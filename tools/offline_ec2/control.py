@@ -1,14 +1,14 @@
 """The control API: JSON over HTTP under /_offline_ec2/, not AWS-signed.
 
-  GET    /_offline_ec2/health    -> {"ok": true}
-  POST   /_offline_ec2/reset     -> resets every moto backend, the extension
-                                    state, the faults and the request log
-  GET    /_offline_ec2/requests  -> {"requests": [{"service", "action", "dry_run",
-                                    "status", "error_code", "access_key", "fault"}]}
-  DELETE /_offline_ec2/requests  -> clears the request log
-  GET    /_offline_ec2/faults    -> the faults still armed (same shape as POST)
-  POST   /_offline_ec2/faults    -> arms the faults in the JSON body
-  DELETE /_offline_ec2/faults    -> disarms every fault
+GET    /_offline_ec2/health    -> {"ok": true}
+POST   /_offline_ec2/reset     -> resets every moto backend, the extension
+                                  state, the faults and the request log
+GET    /_offline_ec2/requests  -> {"requests": [{"service", "action", "dry_run",
+                                  "status", "error_code", "access_key", "fault"}]}
+DELETE /_offline_ec2/requests  -> clears the request log
+GET    /_offline_ec2/faults    -> the faults still armed (same shape as POST)
+POST   /_offline_ec2/faults    -> arms the faults in the JSON body
+DELETE /_offline_ec2/faults    -> disarms every fault
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ ROUTES: dict[str, tuple[tuple[str, ...], Callable[[Request], Response]]] = {
 
 def control_app(environ: dict[str, Any], start_response: Any) -> Any:
     request = Request(environ)
-    name = request.path[len(PREFIX):].strip("/")
+    name = request.path[len(PREFIX) :].strip("/")
     if name not in ROUTES:
         response = _json({"error": f"unknown control path {request.path}"}, 404)
     elif request.method not in ROUTES[name][0]:

@@ -31,21 +31,17 @@ def _pattern(value: str) -> re.Pattern[str]:
 
 def _matches_any(candidates: Iterable[Any], values: list[str]) -> bool:
     patterns = [_pattern(v) for v in values]
-    return any(
-        p.match(str(c)) for c in candidates if c is not None for p in patterns
-    )
+    return any(p.match(str(c)) for c in candidates if c is not None for p in patterns)
 
 
 def _candidates(resource: Any, name: str, getters: dict[str, Getter]) -> list[Any]:
+    """The values filter `name` looks at (names are checked beforehand)."""
     if name.startswith("tag:"):
         value = resource.tag_dict().get(name[4:])
         return [] if value is None else [value]
     if name == "tag-key":
         return list(resource.tag_dict())
-    if name in getters:
-        value = getters[name](resource)
-        return list(value) if isinstance(value, (list, tuple, set)) else [value]
-    raise invalid_value(f"The filter '{name}' is invalid")
+    return [getters[name](resource)]
 
 
 def check_filter_names(filters: dict[str, list[str]], getters: dict[str, Getter]) -> None:
@@ -55,10 +51,7 @@ def check_filter_names(filters: dict[str, list[str]], getters: dict[str, Getter]
 
 
 def matches(resource: Any, filters: dict[str, list[str]], getters: dict[str, Getter]) -> bool:
-    return all(
-        _matches_any(_candidates(resource, name, getters), values)
-        for name, values in filters.items()
-    )
+    return all(_matches_any(_candidates(resource, name, getters), values) for name, values in filters.items())
 
 
 def encode_token(seq: int) -> str:

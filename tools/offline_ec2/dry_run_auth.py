@@ -7,7 +7,8 @@ hook (all but S3). Any other key ("testing", ...) is the account root and may
 do everything, so ordinary tests need no IAM setup and no moto auth switch.
 
 moto answers a denied EC2 call with AccessDenied; AWS answers
-UnauthorizedOperation (403) naming the principal and the action.
+UnauthorizedOperation (403) naming the principal and the action. JSON-protocol
+services get AccessDeniedException as JSON (moto would send XML).
 
 DryRun: after authorization and parameter validation, and before any change,
 a DryRun request answers DryRunOperation with HTTP 412 as AWS does (moto
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError
 from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.iam.access_control import IAMRequest
 from moto.iam.models import iam_backends
@@ -29,10 +31,19 @@ from moto.sts.models import sts_backends
 from .errors import dry_run_operation, unauthorized_operation
 
 
-class _EC2AwareIAMRequest(IAMRequest):
+class _AWSStyleIAMRequest(IAMRequest):
+    """moto's IAM check, denying in the caller's service style."""
+
     def _raise_access_denied(self) -> None:
         if self._service == "ec2":
             raise unauthorized_operation(self._access_key.arn, self._action)
+        if "X-Amz-Target" in self._headers:  # JSON protocol: moto would answer XML
+            error = JsonRESTError(
+                "AccessDeniedException",
+                f"User: {self._access_key.arn} is not authorized to perform: {self._action}",
+            )
+            error.code = 403
+            raise error
         super()._raise_access_denied()
 
 
@@ -41,8 +52,7 @@ def is_emulated_principal(account_id: str, partition: str, access_key_id: str) -
     if access_key_id in iam_backends[account_id][partition].access_keys:
         return True
     return any(
-        role.access_key_id == access_key_id
-        for role in sts_backends[account_id][partition].assumed_roles
+        role.access_key_id == access_key_id for role in sts_backends[account_id][partition].assumed_roles
     )
 
 
@@ -51,12 +61,12 @@ def _authorize(self: Any, resource: str = "*") -> None:
     if not is_emulated_principal(self.current_account, self.partition, self.get_access_key()):
         return  # the account root: allowed everything
     if "Authorization" not in self.headers:
-        return
+        return  # presigned or unsigned: moto's signature check needs the header
     path = self.raw_path
     query = urlparse(self.uri).query
     if query:
         path += "?" + query
-    request = _EC2AwareIAMRequest(
+    request = _AWSStyleIAMRequest(
         account_id=self.current_account,
         method=self.method,
         path=path,

@@ -61,9 +61,7 @@ def missing_parameter(name: str) -> EC2Error:
 
 
 def dry_run_operation() -> EC2Error:
-    return EC2Error(
-        "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412
-    )
+    return EC2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
 
 
 def unauthorized_operation(principal_arn: str, action: str) -> EC2Error:

@@ -15,7 +15,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 
-from . import describe, ids, idempotency, lookups, tags
+from . import describe, idempotency, ids, lookups, tags
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error, invalid_combination
 from .state import LOCK, MirrorResource, mirror_state
@@ -43,8 +43,15 @@ REMOVABLE_FIELDS = {
     "description": "Description",
 }
 EDITABLE_FIELDS = (
-    "TrafficDirection", "RuleNumber", "RuleAction", "Protocol", "DestinationPortRange",
-    "SourcePortRange", "DestinationCidrBlock", "SourceCidrBlock", "Description",
+    "TrafficDirection",
+    "RuleNumber",
+    "RuleAction",
+    "Protocol",
+    "DestinationPortRange",
+    "SourcePortRange",
+    "DestinationCidrBlock",
+    "SourceCidrBlock",
+    "Description",
 )
 
 DESCRIBE_FILTERS = {
@@ -62,7 +69,9 @@ DESCRIBE_FILTERS = {
 
 def validated_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """A complete rule's fields, checked and normalised; absent optional ones dropped."""
-    direction = check_choice("TrafficDirection", require(fields.get("TrafficDirection"), "TrafficDirection"), DIRECTIONS)
+    direction = check_choice(
+        "TrafficDirection", require(fields.get("TrafficDirection"), "TrafficDirection"), DIRECTIONS
+    )
     action = check_choice("RuleAction", require(fields.get("RuleAction"), "RuleAction"), RULE_ACTIONS)
     number = check_range("RuleNumber", require(fields.get("RuleNumber"), "RuleNumber"), RULE_NUMBER_RANGE)
     protocol = check_range("Protocol", fields.get("Protocol"), PROTOCOL_RANGE)
@@ -138,7 +147,9 @@ class FilterRuleResponses(EC2BaseResponse):
                 self._get_param("TagSpecifications"), "traffic-mirror-filter-rule"
             )
             dry_run = self._get_param("DryRun", False)
-            replayed = None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            replayed = (
+                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            )
             if replayed:
                 rule = mirror_state(backend).rules[replayed]
             else:
@@ -199,6 +210,4 @@ class FilterRuleResponses(EC2BaseResponse):
                 lagging=False,
             )
             answer_dry_run(self)
-            return ActionResult(
-                {"TrafficMirrorFilterRules": [r.to_dict() for r in page], "NextToken": token}
-            )
+            return ActionResult({"TrafficMirrorFilterRules": [r.to_dict() for r in page], "NextToken": token})

@@ -13,7 +13,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 
-from . import describe, ids, idempotency, lookups, tags
+from . import describe, idempotency, ids, lookups, tags
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error, invalid_combination
 from .faults import FAULTS
@@ -37,7 +37,8 @@ class TrafficMirrorFilter(MirrorResource):
     def rules(self, direction: str | None = None) -> list[Any]:
         state = mirror_state(self.ec2_backend)
         found = [
-            r for r in state.rules.values()
+            r
+            for r in state.rules.values()
             if r.filter_id == self.id and (direction is None or r.direction == direction)
         ]
         return sorted(found, key=lambda r: r.rule_number)
@@ -64,7 +65,9 @@ class FilterResponses(EC2BaseResponse):
                 self._get_param("TagSpecifications"), "traffic-mirror-filter"
             )
             dry_run = self._get_param("DryRun", False)
-            replayed = None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            replayed = (
+                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            )
             if replayed:
                 mirror_filter = backend.traffic_mirror_filters[replayed]
             else:
@@ -80,7 +83,8 @@ class FilterResponses(EC2BaseResponse):
             backend = self.ec2_backend
             mirror_filter = lookups.get_filter(backend, self._get_param("TrafficMirrorFilterId"))
             users = [
-                s.id for s in backend.traffic_mirror_sessions.values()
+                s.id
+                for s in backend.traffic_mirror_sessions.values()
                 if s.traffic_mirror_filter_id == mirror_filter.id
             ]
             if users:
@@ -114,9 +118,7 @@ class FilterResponses(EC2BaseResponse):
                 lagging=not dry_run,
             )
             answer_dry_run(self)
-            return ActionResult(
-                {"TrafficMirrorFilters": [f.to_dict() for f in page], "NextToken": token}
-            )
+            return ActionResult({"TrafficMirrorFilters": [f.to_dict() for f in page], "NextToken": token})
 
     def modify_traffic_mirror_filter_network_services(self) -> ActionResult:
         with LOCK:

@@ -39,8 +39,7 @@ def replayed_resource_id(ec2_backend: Any, action: str, token: str | None, param
     if original_fingerprint != fingerprint(params):
         raise EC2Error(
             "IdempotentParameterMismatch",
-            f"The client token '{token}' was already used for a {action} request "
-            "with different parameters.",
+            f"The client token '{token}' was already used for a {action} request with different parameters.",
         )
     return resource_id
 
@@ -54,10 +53,3 @@ def forget_resource(ec2_backend: Any, resource_id: str) -> None:
     tokens = mirror_state(ec2_backend).client_tokens
     for key in [k for k, (_, rid) in tokens.items() if rid == resource_id]:
         del tokens[key]
-
-
-def token_of(ec2_backend: Any, action: str, resource_id: str) -> str | None:
-    for (token_action, token), (_, rid) in mirror_state(ec2_backend).client_tokens.items():
-        if token_action == action and rid == resource_id:
-            return token
-    return None

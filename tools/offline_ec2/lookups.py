@@ -82,9 +82,7 @@ def get_gateway_load_balancer_endpoint(ec2_backend: Any, endpoint_id: Any) -> An
     ids.require_well_formed(endpoint_id, ids.VPC_ENDPOINT)
     endpoint = ec2_backend.vpc_end_points.get(endpoint_id)
     if endpoint is None:
-        raise EC2Error(
-            "InvalidVpcEndpointId.NotFound", f"The Vpc Endpoint Id '{endpoint_id}' does not exist"
-        )
+        raise EC2Error("InvalidVpcEndpointId.NotFound", f"The Vpc Endpoint Id '{endpoint_id}' does not exist")
     if (endpoint.vpc_endpoint_type or "").lower() != "gatewayloadbalancer":
         raise invalid_value(
             f"The VPC endpoint '{endpoint_id}' is of type '{endpoint.vpc_endpoint_type}', "

@@ -7,8 +7,12 @@ it serves the control API, applies the fault switches and logs every AWS call.
 from __future__ import annotations
 
 import ipaddress
+import os
 import signal
 import sys
+import threading
+import time
+from http import HTTPStatus
 from typing import Any
 
 from moto.moto_server.werkzeug_app import (
@@ -34,8 +38,11 @@ def _fault_response(call: AWSCall, error: Any) -> tuple[int, list[tuple[str, str
     else:
         body, content_type = error.get_body(), "text/xml"
     data = body.encode()
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(data))),
-               ("X-Amzn-ErrorType", error.error_code)]
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(data))),
+        ("X-Amzn-ErrorType", error.error_code),
+    ]
     return error.code, headers, data
 
 
@@ -64,15 +71,17 @@ class OfflineEC2App:
                 fault = "drop_response_after_write"
                 status, headers, body = _fault_response(call, internal_error())
 
-        REQUEST_LOG.append({
-            "service": call.service,
-            "action": call.action,
-            "dry_run": call.dry_run,
-            "status": status,
-            "error_code": error_code_of(body) if status >= 400 else None,
-            "access_key": call.access_key,
-            "fault": fault,
-        })
+        REQUEST_LOG.append(
+            {
+                "service": call.service,
+                "action": call.action,
+                "dry_run": call.dry_run,
+                "status": status,
+                "error_code": error_code_of(body) if status >= 400 else None,
+                "access_key": call.access_key,
+                "fault": fault,
+            }
+        )
         start_response(f"{status} {_reason(status)}", headers)
         return [body]
 
@@ -89,14 +98,11 @@ class OfflineEC2App:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(body))))
-        return int(captured["status"].split()[0]), headers, body
+        # moto's headers pass unchanged (a HEAD answer's Content-Length is not len(body))
+        return int(captured["status"].split()[0]), list(captured["headers"]), body
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -115,9 +121,22 @@ def require_loopback(host: str) -> None:
     raise SystemExit(f"offline_ec2: refusing to bind {host!r}; use a loopback address such as 127.0.0.1")
 
 
+def stop_when_parent_exits(parent_pid: int) -> None:
+    """Test helpers set OFFLINE_EC2_PARENT_PID: a killed test run leaves no server behind."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def serve(host: str, port: int) -> None:
     """Run in the foreground until SIGINT or SIGTERM."""
     require_loopback(host)
+    if os.environ.get("OFFLINE_EC2_PARENT_PID"):
+        stop_when_parent_exits(int(os.environ["OFFLINE_EC2_PARENT_PID"]))
     server = make_server(host, port, OfflineEC2App(), threaded=True, request_handler=MotoRequestHandler)
 
     def stop(signum: int, frame: Any) -> None:

@@ -14,13 +14,13 @@ and a tie would make the order ambiguous.
 
 from __future__ import annotations
 
-from moto.moto_api._internal import mock_random as random  # seedable via /moto-api/seed
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
+from moto.moto_api._internal import mock_random as random  # seedable via /moto-api/seed
 
-from . import describe, ids, idempotency, lookups, tags
+from . import describe, idempotency, ids, lookups, tags
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error, invalid_combination, invalid_value
 from .faults import FAULTS
@@ -106,8 +106,7 @@ def _check_interface_room(ec2_backend: Any, eni_id: str, session_number: int, mo
     if moving is None and len(on_eni) >= SESSIONS_PER_INTERFACE:
         raise EC2Error(
             "TrafficMirrorSessionsPerInterfaceLimitExceeded",
-            f"The network interface '{eni_id}' already has {SESSIONS_PER_INTERFACE} "
-            "traffic mirror sessions.",
+            f"The network interface '{eni_id}' already has {SESSIONS_PER_INTERFACE} traffic mirror sessions.",
         )
     clash = [s.id for s in on_eni if s.session_number == session_number]
     if clash:
@@ -128,8 +127,7 @@ def _check_target_room(ec2_backend: Any, target: Any, source_eni: str, moving: A
     if source_eni not in sources and len(sources) >= SOURCES_PER_INTERFACE_TARGET:
         raise EC2Error(
             "TrafficMirrorSourcesPerTargetLimitExceeded",
-            f"The traffic mirror target '{target.id}' already has "
-            f"{SOURCES_PER_INTERFACE_TARGET} sources.",
+            f"The traffic mirror target '{target.id}' already has {SOURCES_PER_INTERFACE_TARGET} sources.",
         )
 
 
@@ -143,15 +141,21 @@ class SessionResponses(EC2BaseResponse):
             target_id = require(self._get_param("TrafficMirrorTargetId"), "TrafficMirrorTargetId")
             filter_id = require(self._get_param("TrafficMirrorFilterId"), "TrafficMirrorFilterId")
             session_number = check_range(
-                "SessionNumber", require(self._get_param("SessionNumber"), "SessionNumber"), SESSION_NUMBER_RANGE
+                "SessionNumber",
+                require(self._get_param("SessionNumber"), "SessionNumber"),
+                SESSION_NUMBER_RANGE,
             )
             packet_length = check_range("PacketLength", self._get_param("PacketLength"), PACKET_LENGTH_RANGE)
-            vni = check_range("VirtualNetworkId", self._get_param("VirtualNetworkId"), VIRTUAL_NETWORK_ID_RANGE)
+            vni = check_range(
+                "VirtualNetworkId", self._get_param("VirtualNetworkId"), VIRTUAL_NETWORK_ID_RANGE
+            )
             new_tags = tags.tags_from_specifications(
                 self._get_param("TagSpecifications"), "traffic-mirror-session"
             )
             dry_run = self._get_param("DryRun", False)
-            replayed = None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            replayed = (
+                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            )
             if replayed:
                 session = backend.traffic_mirror_sessions[replayed]
                 return ActionResult({"TrafficMirrorSession": session.to_dict(), "ClientToken": token})
@@ -185,9 +189,13 @@ class SessionResponses(EC2BaseResponse):
             both = [REMOVABLE_FIELDS[f] for f in removed if self._get_param(REMOVABLE_FIELDS[f]) is not None]
             if both:
                 raise invalid_combination(f"{', '.join(both)} cannot be both set and removed.")
-            session_number = check_range("SessionNumber", self._get_param("SessionNumber"), SESSION_NUMBER_RANGE)
+            session_number = check_range(
+                "SessionNumber", self._get_param("SessionNumber"), SESSION_NUMBER_RANGE
+            )
             packet_length = check_range("PacketLength", self._get_param("PacketLength"), PACKET_LENGTH_RANGE)
-            vni = check_range("VirtualNetworkId", self._get_param("VirtualNetworkId"), VIRTUAL_NETWORK_ID_RANGE)
+            vni = check_range(
+                "VirtualNetworkId", self._get_param("VirtualNetworkId"), VIRTUAL_NETWORK_ID_RANGE
+            )
             target_id = self._get_param("TrafficMirrorTargetId")
             filter_id = self._get_param("TrafficMirrorFilterId")
             target = lookups.get_target(backend, target_id or session.traffic_mirror_target_id)
@@ -243,6 +251,4 @@ class SessionResponses(EC2BaseResponse):
                 lagging=not dry_run,
             )
             answer_dry_run(self)
-            return ActionResult(
-                {"TrafficMirrorSessions": [s.to_dict() for s in page], "NextToken": token}
-            )
+            return ActionResult({"TrafficMirrorSessions": [s.to_dict() for s in page], "NextToken": token})

@@ -53,10 +53,6 @@ class MirrorResource:
         # describe_lag fault: how many more Describe calls must not see it yet.
         self.hidden_describes = hidden_describes
 
-    def get_tags(self) -> list[dict[str, str]]:
-        # moto's describe_tags shape; used by moto's tag machinery
-        return self.ec2_backend.describe_tags(filters={"resource-id": [self.id]})
-
     def tag_dict(self) -> dict[str, str]:
         return dict(self.ec2_backend.tags.get(self.id, {}))
 

@@ -39,9 +39,7 @@ def tags_from_specifications(specifications: Any, resource_type: str) -> dict[st
     for spec in specifications or []:
         given_type = spec.get("ResourceType")
         if given_type != resource_type:
-            raise invalid_value(
-                f"'{given_type}' is not a valid taggable resource type for this operation."
-            )
+            raise invalid_value(f"'{given_type}' is not a valid taggable resource type for this operation.")
         for tag in spec.get("Tags") or []:
             tags[tag["Key"]] = tag.get("Value", "")
     return tags

@@ -12,7 +12,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 
-from . import describe, ids, idempotency, lookups, tags
+from . import describe, idempotency, ids, lookups, tags
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error, invalid_combination
 from .faults import FAULTS
@@ -80,12 +80,14 @@ class TargetResponses(EC2BaseResponse):
                     "Exactly one of NetworkInterfaceId, NetworkLoadBalancerArn or "
                     f"GatewayLoadBalancerEndpointId is required (got {len(given)})."
                 )
-            (kind_param, destination), = given.items()
+            ((kind_param, destination),) = given.items()
             new_tags = tags.tags_from_specifications(
                 self._get_param("TagSpecifications"), "traffic-mirror-target"
             )
             dry_run = self._get_param("DryRun", False)
-            replayed = None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            replayed = (
+                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
+            )
             if replayed:
                 target = backend.traffic_mirror_targets[replayed]
             else:
@@ -101,7 +103,11 @@ class TargetResponses(EC2BaseResponse):
         with LOCK:
             backend = self.ec2_backend
             target = lookups.get_target(backend, self._get_param("TrafficMirrorTargetId"))
-            users = [s.id for s in backend.traffic_mirror_sessions.values() if s.traffic_mirror_target_id == target.id]
+            users = [
+                s.id
+                for s in backend.traffic_mirror_sessions.values()
+                if s.traffic_mirror_target_id == target.id
+            ]
             if users:
                 raise EC2Error(
                     "DependencyViolation",
@@ -128,6 +134,4 @@ class TargetResponses(EC2BaseResponse):
                 lagging=not dry_run,
             )
             answer_dry_run(self)
-            return ActionResult(
-                {"TrafficMirrorTargets": [t.to_dict() for t in page], "NextToken": token}
-            )
+            return ActionResult({"TrafficMirrorTargets": [t.to_dict() for t in page], "NextToken": token})

@@ -28,7 +28,7 @@ Methods:
     clear_faults()          DELETE /_offline_ec2/faults
     client(service, **kw)   boto3 client for the endpoint; kw override the defaults
                             (e.g. aws_access_key_id=..., config=...)
-    create_network(eni_count=3) -> dict with
+    create_network(eni_count=3) -> dict (a new, separate network on each call) with
         vpc_id, subnet_id, eni_ids (list of eni_count ids),
         nlb_arn (a Network Load Balancer),
         gwlb_arn, gwlb_endpoint_id (a GatewayLoadBalancer VPC endpoint)
@@ -45,10 +45,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
 TOOLS_DIR = Path(__file__).resolve().parent.parent
+LISTENING_LINE = "offline_ec2 listening on"  # printed by server.serve() once bound
 
 
 def _free_port() -> int:
@@ -71,21 +73,28 @@ class OfflineEC2:
     def start(self) -> OfflineEC2:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TOOLS_DIR), env.get("PYTHONPATH")]))
+        env["OFFLINE_EC2_PARENT_PID"] = str(os.getpid())  # the server stops if we die
         # A file, not a pipe: an unread pipe fills up and blocks the server.
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "offline_ec2", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 self._fail(f"exited with status {self._process.returncode}")
-            try:
-                if self._control("GET", "health").get("ok"):
-                    return self
-            except (OSError, ValueError):
-                time.sleep(0.1)
+            # Our process must have bound the port (it says so) before health
+            # counts: another server on the same port could answer otherwise.
+            if LISTENING_LINE in self._server_output():
+                try:
+                    if self._control("GET", "health").get("ok"):
+                        return self
+                except (OSError, ValueError, RuntimeError):
+                    pass
+            time.sleep(0.05)
         self._fail(f"did not answer /_offline_ec2/health within {self.startup_timeout} s")
         return self
 
@@ -124,14 +133,18 @@ class OfflineEC2:
     def _control(self, method: str, name: str, payload: Any = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(
-            f"{self.endpoint_url}/_offline_ec2/{name}", data=data, method=method,
+            f"{self.endpoint_url}/_offline_ec2/{name}",
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
-            raise RuntimeError(f"{method} /_offline_ec2/{name}: {error.code} {error.read().decode()}")
+            raise RuntimeError(
+                f"{method} /_offline_ec2/{name}: {error.code} {error.read().decode()}"
+            ) from None
 
     def reset(self) -> None:
         self._control("POST", "reset")
@@ -175,15 +188,20 @@ class OfflineEC2:
             for _ in range(eni_count)
         ]
         elbv2 = self.client("elbv2")
-        nlb_arn = elbv2.create_load_balancer(Name="mirror-nlb", Subnets=[subnet_id], Type="network")[
-            "LoadBalancers"][0]["LoadBalancerArn"]
-        gwlb_arn = elbv2.create_load_balancer(Name="mirror-gwlb", Subnets=[subnet_id], Type="gateway")[
-            "LoadBalancers"][0]["LoadBalancerArn"]
+        suffix = uuid.uuid4().hex[:8]  # load balancer names are unique: allow repeated calls
+        nlb_arn = elbv2.create_load_balancer(
+            Name=f"mirror-nlb-{suffix}", Subnets=[subnet_id], Type="network"
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        gwlb_arn = elbv2.create_load_balancer(
+            Name=f"mirror-gwlb-{suffix}", Subnets=[subnet_id], Type="gateway"
+        )["LoadBalancers"][0]["LoadBalancerArn"]
         service_name = ec2.create_vpc_endpoint_service_configuration(
             GatewayLoadBalancerArns=[gwlb_arn], AcceptanceRequired=False
         )["ServiceConfiguration"]["ServiceName"]
         gwlb_endpoint_id = ec2.create_vpc_endpoint(
-            VpcEndpointType="GatewayLoadBalancer", VpcId=vpc_id, ServiceName=service_name,
+            VpcEndpointType="GatewayLoadBalancer",
+            VpcId=vpc_id,
+            ServiceName=service_name,
             SubnetIds=[subnet_id],
         )["VpcEndpoint"]["VpcEndpointId"]
         return {

@@ -35,18 +35,14 @@ def check_range(name: str, value: Any, bounds: tuple[int, int]) -> int | None:
     except (TypeError, ValueError):
         number = None
     if number is None or str(number) != str(value).strip() or not low <= number <= high:
-        raise invalid_value(
-            f"Invalid value '{value}' for {name}. {name} must be between {low} and {high}."
-        )
+        raise invalid_value(f"Invalid value '{value}' for {name}. {name} must be between {low} and {high}.")
     return number
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> Any:
     choices = tuple(choices)
     if value is not None and value not in choices:
-        raise invalid_value(
-            f"Invalid value '{value}' for {name}. Valid values: {', '.join(choices)}."
-        )
+        raise invalid_value(f"Invalid value '{value}' for {name}. Valid values: {', '.join(choices)}.")
     return value
 
 
@@ -70,14 +66,12 @@ def check_cidr(name: str, value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6N
             raise ValueError("no prefix length")
         return ipaddress.ip_network(str(value), strict=False)
     except ValueError:
-        raise invalid_value(f"Invalid value '{value}' for {name}: not a valid CIDR block.")
+        raise invalid_value(f"Invalid value '{value}' for {name}: not a valid CIDR block.") from None
 
 
 def check_same_family(source: Any, destination: Any) -> None:
     if source.version != destination.version:
-        raise invalid_value(
-            "SourceCidrBlock and DestinationCidrBlock must both be IPv4 or both be IPv6."
-        )
+        raise invalid_value("SourceCidrBlock and DestinationCidrBlock must both be IPv4 or both be IPv6.")
 
 
 def check_port_range(name: str, port_range: Any) -> dict[str, int] | None:
@@ -86,7 +80,9 @@ def check_port_range(name: str, port_range: Any) -> dict[str, int] | None:
         return None
     if not isinstance(port_range, dict):
         raise invalid_value(f"Invalid value for {name}.")
-    from_port = check_range(f"{name}.FromPort", require(port_range.get("FromPort"), f"{name}.FromPort"), PORT_RANGE)
+    from_port = check_range(
+        f"{name}.FromPort", require(port_range.get("FromPort"), f"{name}.FromPort"), PORT_RANGE
+    )
     to_port = check_range(f"{name}.ToPort", require(port_range.get("ToPort"), f"{name}.ToPort"), PORT_RANGE)
     assert from_port is not None and to_port is not None
     if from_port > to_port:

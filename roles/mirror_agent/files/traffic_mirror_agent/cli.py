@@ -1,0 +1,125 @@
+"""Command line: render, apply, status, remove, run."""
+
+import argparse
+import json
+import sys
+
+from . import kernel
+from . import service
+from . import status
+from .config import ConfigError
+from .config import load_config
+from .config import parse_config
+from .render import build_plan
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+def cmd_render(args):
+    config = load_config(args.config)
+    try:
+        mtus = kernel.host_mtus(config, strict=False)
+    except kernel.AgentError:
+        mtus = {}
+    plan = build_plan(config, mtus)
+    print("# vxlan devices")
+    for line in plan.commands():
+        print(line)
+    print("# nftables (nft -f, one atomic transaction)")
+    sys.stdout.write(plan.nft_script())
+    return EXIT_OK
+
+
+def cmd_apply(args):
+    config = load_config(args.config)
+    mtus = kernel.check_host(config)
+    plan = build_plan(config, mtus)
+    changed = kernel.apply_plan(plan)
+    kernel.save_state(config)
+    print("changed" if changed else "unchanged")
+    return EXIT_OK
+
+
+def cmd_status(args):
+    if args.config:
+        config = load_config(args.config)
+    else:
+        saved = kernel.load_state()
+        config = parse_config(saved) if saved is not None else None
+    data = status.report(config)
+    if args.json:
+        print(json.dumps(data, indent=1, sort_keys=True))
+    else:
+        print(status.format_text(data))
+    return EXIT_OK
+
+
+def cmd_remove(args):
+    changed = kernel.remove_all()
+    kernel.clear_state()
+    print("changed" if changed else "unchanged")
+    return EXIT_OK
+
+
+def cmd_check(args):
+    """Can this host serve this config? Changes nothing (the mirror_agent role's preflight).
+
+    --config-only checks the file alone (for validating a config before it is installed).
+    """
+    config = load_config(args.config)
+    if args.config_only:
+        print("config ok")
+        return EXIT_OK
+    missing = kernel.missing_features()
+    if missing:
+        raise kernel.AgentError("this host lacks: %s" % ", ".join(missing))
+    kernel.check_host(config)
+    print("ok")
+    return EXIT_OK
+
+
+def cmd_run(args):
+    return service.run(args.config, poll_interval=args.poll_interval)
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="traffic_mirror_agent", description="AWS Traffic Mirroring semantics in the Linux kernel"
+    )
+    sub = top.add_subparsers(dest="command")
+    sub.required = True
+    p = sub.add_parser("render", help="print the kernel configuration apply would make; change nothing")
+    p.add_argument("--config", required=True)
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("apply", help="make the kernel match the config (atomic, idempotent)")
+    p.add_argument("--config", required=True)
+    p.set_defaults(func=cmd_apply)
+    p = sub.add_parser("status", help="packets and bytes mirrored; whether the kernel matches the config")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config", help="compare with this config instead of the last applied one")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("remove", help="remove everything the agent created")
+    p.set_defaults(func=cmd_remove)
+    p = sub.add_parser("check", help="check the config, and that this host has what it needs; change nothing")
+    p.add_argument("--config", required=True)
+    p.add_argument("--config-only", action="store_true", help="check the config file alone")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("run", help="service mode (systemd): apply, follow interfaces, SIGHUP reloads, SIGTERM removes")
+    p.add_argument("--config", required=True)
+    p.add_argument("--poll-interval", type=float, default=5.0, help="seconds between consistency checks (default 5)")
+    p.set_defaults(func=cmd_run)
+    return top
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        sys.stderr.write("traffic_mirror_agent: invalid config: %s\n" % exc)
+        return EXIT_CONFIG
+    except kernel.AgentError as exc:
+        sys.stderr.write("traffic_mirror_agent: %s\n" % exc)
+        return EXIT_ERROR

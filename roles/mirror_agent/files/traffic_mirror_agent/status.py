@@ -1,0 +1,120 @@
+"""Status: per session and rule, packets and bytes mirrored, and drift from the config."""
+
+from . import kernel
+from .render import build_plan
+
+# The ingress hook sees packets after the Ethernet header was pulled; report
+# frame bytes (from the Ethernet header, as copied) in both directions.
+ETHERNET_HEADER = 14
+
+
+def report(config):
+    """A dict describing the kernel state against ``config`` (None = nothing applied)."""
+    table = kernel.read_table()
+    all_links = kernel.links()
+    result = {"applied": table is not None or bool(kernel.agent_links(all_links)), "sessions": [], "excluded": {}}
+    if config is None:
+        result["matches"] = table is None and not kernel.agent_links(all_links)
+        result["problems"] = [] if result["matches"] else ["agent objects exist but no applied config is recorded"]
+        return result
+    present = {s.network_interface for s in config.sessions if s.network_interface in all_links}
+    plan = build_plan(config.only_interfaces(present), kernel.host_mtus(config, strict=False))
+    problems = kernel.compare(plan, table, all_links)
+    for session in config.sessions:
+        if session.network_interface not in present:
+            problems.append(
+                "session %r: interface %s is absent (not mirrored until it appears)"
+                % (session.name, session.network_interface)
+            )
+    result["problems"] = problems
+    result["matches"] = not problems
+    counters = {}
+    if table is not None:
+        for entry in table["rules"]:
+            if entry["comment"]:
+                total = counters.setdefault(entry["comment"], {"packets": 0, "bytes": 0})
+                total["packets"] += entry["packets"]
+                total["bytes"] += entry["bytes"]
+                if entry["comment"].startswith("tma|x|"):
+                    what = entry["comment"].split("|", 2)[2].split(" ")[0]
+                    result["excluded"][what] = result["excluded"].get(what, 0) + entry["packets"]
+    for session in config.sessions:
+        device = plan.devices.get(plan.session_devices.get(session.name))
+        item = {
+            "name": session.name,
+            "network_interface": session.network_interface,
+            "session_number": session.session_number,
+            "virtual_network_id": session.virtual_network_id,
+            "target": session.target.to_dict(),
+            "device": device.name if device else None,
+            "copy_length": device.copy_length if device else None,
+            "packets": 0,
+            "bytes": 0,
+            "rules": [],
+        }
+        rules = {}
+        for comment, ref in plan.refs.items():
+            if ref.session != session.name:
+                continue
+            entry = counters.get(comment, {"packets": 0, "bytes": 0})
+            packets = entry["packets"]
+            frame_bytes = entry["bytes"] + (ETHERNET_HEADER * packets if ref.direction == "ingress" else 0)
+            rule = rules.setdefault(
+                (ref.direction, ref.rule),
+                {
+                    "direction": ref.direction,
+                    "rule_number": ref.rule,
+                    "rule_action": ref.action,
+                    "packets": 0,
+                    "bytes": 0,
+                },
+            )
+            rule["packets"] += packets
+            rule["bytes"] += frame_bytes
+            if ref.action == "accept":
+                item["packets"] += packets
+                item["bytes"] += frame_bytes
+        order = {"ingress": 0, "egress": 1}
+        item["rules"] = sorted(
+            rules.values(),
+            key=lambda r: (
+                order[r["direction"]],
+                isinstance(r["rule_number"], int),
+                r["rule_number"] if isinstance(r["rule_number"], int) else 0,
+            ),
+        )
+        result["sessions"].append(item)
+    return result
+
+
+def format_text(data):
+    lines = []
+    lines.append("kernel matches config: %s" % ("yes" if data["matches"] else "NO"))
+    for problem in data.get("problems", []):
+        lines.append("  problem: %s" % problem)
+    for session in data["sessions"]:
+        lines.append(
+            "session %s on %s #%d vni %d -> %s:%d via %s (copy length %s): %d packets, %d bytes mirrored"
+            % (
+                session["name"],
+                session["network_interface"],
+                session["session_number"],
+                session["virtual_network_id"],
+                session["target"]["address"],
+                session["target"]["port"],
+                session["device"],
+                session["copy_length"] or "full",
+                session["packets"],
+                session["bytes"],
+            )
+        )
+        for rule in session["rules"]:
+            lines.append(
+                "  %-7s rule %-10s %-6s %d packets, %d bytes"
+                % (rule["direction"], rule["rule_number"], rule["rule_action"], rule["packets"], rule["bytes"])
+            )
+    if data.get("excluded"):
+        lines.append(
+            "not mirrored (packets by reason): %s" % ", ".join("%s=%d" % kv for kv in sorted(data["excluded"].items()))
+        )
+    return "\n".join(lines)
