@@ -6,11 +6,11 @@ Loaded with the bpf() system call through ctypes (no compiler, no libbpf),
 pinned in a bpf filesystem only long enough for ``tc ... bpf da object-pinned``
 to attach it; the tc filter then holds the program.
 
-The kernel will not trim below the packet headers it knows (for a copy made on
-the egress hook: up to the transport header, or past the checksum field of a
-checksum-offloaded packet). The program first tries N; when the kernel refuses,
-it tries a few larger lengths and keeps the first that works, so a copy is as
-short as the kernel allows and never longer than it was.
+The kernel will not trim below the packet headers it knows (up to the start of
+the transport header when the stack has set it, or past the checksum field of
+a checksum-offloaded packet). The program first tries N; when the kernel
+refuses, it tries N+1, N+2, ... (a bounded loop), so a copy keeps
+max(N, the kernel's minimum) bytes and is never longer than it was.
 """
 
 import ctypes
@@ -26,8 +26,9 @@ BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_FUNC_SKB_CHANGE_TAIL = 38
 TC_ACT_OK = 0
 SYSCALL_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351, "riscv64": 280}
-# Lengths tried when the kernel refuses a shorter one (headers of common packets).
-FALLBACK_LENGTHS = (34, 42, 54, 58, 62, 66, 74, 78, 86, 94, 110, 128)
+# How many bytes beyond the requested length the program may keep when the
+# kernel refuses to cut into the headers it knows.
+MAX_EXTRA = 192
 PROG_NAME_PREFIX = "tma_t"
 
 
@@ -40,26 +41,29 @@ def _insn(code, dst=0, src=0, off=0, imm=0):
 
 
 def program(length):
-    """eBPF instructions (bytes) of the truncation program for ``length``."""
-    candidates = [length] + [c for c in FALLBACK_LENGTHS if c > length]
+    """eBPF instructions (bytes) of the truncation program for ``length``.
+
+    Trims to ``length``; when the kernel refuses (it will not cut into the
+    headers it knows), tries one byte more, up to MAX_EXTRA bytes more, so the
+    copy keeps max(length, the kernel's minimum) bytes. A frame no longer than
+    that is left as it is.
+    """
+    out = 11
     insns = [
-        _insn(0xBF, dst=6, src=1),  # r6 = ctx
-        _insn(0x61, dst=7, src=6, off=0),  # r7 = skb->len
+        _insn(0xBF, dst=6, src=1),  # 0: r6 = ctx
+        _insn(0x61, dst=7, src=6, off=0),  # 1: r7 = skb->len
+        _insn(0xB7, dst=8, imm=length),  # 2: r8 = length
+        _insn(0xBD, dst=7, src=8, off=out - 4),  # 3: if r7 <= r8 goto out
+        _insn(0xBF, dst=1, src=6),  # 4: r1 = ctx
+        _insn(0xBF, dst=2, src=8),  # 5: r2 = r8
+        _insn(0xB7, dst=3, imm=0),  # 6: r3 = 0 (flags)
+        _insn(0x85, imm=BPF_FUNC_SKB_CHANGE_TAIL),  # 7: call bpf_skb_change_tail
+        _insn(0x15, dst=0, off=out - 9, imm=0),  # 8: if r0 == 0 goto out
+        _insn(0x07, dst=8, imm=1),  # 9: r8 += 1
+        _insn(0xA5, dst=8, off=3 - 11, imm=length + MAX_EXTRA),  # 10: if r8 < length + MAX_EXTRA goto 3
+        _insn(0xB7, dst=0, imm=TC_ACT_OK),  # 11 (out): r0 = TC_ACT_OK
+        _insn(0x95),  # 12: exit
     ]
-    # Each attempt: if r7 <= c goto out; r1 = r6; r2 = c; r3 = 0; call; if r0 == 0 goto out
-    attempt = 6
-    total = 2 + attempt * len(candidates)
-    for index, candidate in enumerate(candidates):
-        here = 2 + attempt * index
-        out = total  # index of "r0 = 0"
-        insns.append(_insn(0xB5, dst=7, off=out - (here + 1), imm=candidate))
-        insns.append(_insn(0xBF, dst=1, src=6))
-        insns.append(_insn(0xB7, dst=2, imm=candidate))
-        insns.append(_insn(0xB7, dst=3, imm=0))
-        insns.append(_insn(0x85, imm=BPF_FUNC_SKB_CHANGE_TAIL))
-        insns.append(_insn(0x15, dst=0, off=out - (here + 6), imm=0))
-    insns.append(_insn(0xB7, dst=0, imm=TC_ACT_OK))
-    insns.append(_insn(0x95))
     return b"".join(insns)
 
 
@@ -141,44 +145,66 @@ def bpffs_mount():
     return None
 
 
+def _mount_bpffs(path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"bpf", path.encode("utf-8"), b"bpf", 0, None) != 0:
+        err = ctypes.get_errno()
+        raise BpfError(err, "mounting a bpf filesystem on %s: %s" % (path, os.strerror(err)))
+
+
+def _umount(path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.umount2(path.encode("utf-8"), 2)  # MNT_DETACH
+
+
 class PinnedProgram(object):
     """Context manager: load the program for ``length`` and pin it; yields the
-    path; removes the pin (and a temporary bpffs mount) on exit."""
+    path; removes the pin (and a private bpffs mount) on exit. Pins in the
+    host's bpf filesystem when one is mounted and writable, else in a private
+    one mounted for the moment."""
 
-    def __init__(self, length, run):
+    def __init__(self, length, run=None):
         self.length = length
-        self.run = run  # kernel.run, to mount/umount
         self.mountpoint = None
         self.path = None
         self.fd = None
 
+    def _pin_in(self, base):
+        path = os.path.join(base, "tma_trunc_%d_%d" % (os.getpid(), self.length))
+        if os.path.exists(path):
+            os.unlink(path)
+        pin(self.fd, path)
+        self.path = path
+
     def __enter__(self):
-        base = bpffs_mount()
-        if base is None:
-            self.mountpoint = tempfile.mkdtemp(prefix="tma-bpffs-")
-            try:
-                self.run(["mount", "-t", "bpf", "bpf", self.mountpoint])
-            except Exception:
-                os.rmdir(self.mountpoint)
-                self.mountpoint = None
-                raise
-            base = self.mountpoint
         self.fd = load(self.length)
-        self.path = os.path.join(base, "tma_trunc_%d_%d" % (os.getpid(), self.length))
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-        pin(self.fd, self.path)
+        try:
+            base = bpffs_mount()
+            try:
+                if base is None:
+                    raise BpfError(errno.ENOENT, "no bpf filesystem mounted")
+                self._pin_in(base)
+            except OSError:
+                self.mountpoint = tempfile.mkdtemp(prefix="tma-bpffs-")
+                _mount_bpffs(self.mountpoint)
+                self._pin_in(self.mountpoint)
+        except BaseException:
+            self.__exit__()
+            raise
         return self.path
 
     def __exit__(self, *exc):
         if self.path and os.path.exists(self.path):
             os.unlink(self.path)
+        self.path = None
         if self.fd is not None:
             os.close(self.fd)
+            self.fd = None
         if self.mountpoint:
+            _umount(self.mountpoint)
             try:
-                self.run(["umount", self.mountpoint])
                 os.rmdir(self.mountpoint)
-            except Exception:
+            except OSError:
                 pass
+            self.mountpoint = None
         return False

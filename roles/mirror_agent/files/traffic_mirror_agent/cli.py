@@ -1,10 +1,11 @@
-"""Command line: render, apply, status, remove, run."""
+"""Command line: render, apply, status, check, remove, run."""
 
 import argparse
 import json
 import sys
 
 from . import kernel
+from . import probe
 from . import service
 from . import status
 from .config import ConfigError
@@ -56,27 +57,30 @@ def cmd_status(args):
     return EXIT_OK
 
 
+def cmd_check(args):
+    """Can this host serve this config? Changes nothing (the mirror_agent role's preflight).
+
+    Validates the config; tries every kernel feature the agent needs in a
+    throw-away network namespace; checks the interfaces exist and the targets
+    are reachable. --config-only checks the file alone (for validating a config
+    before it is installed).
+    """
+    config = load_config(args.config)
+    if args.config_only:
+        print("config ok: %d session(s)" % len(config.sessions))
+        return EXIT_OK
+    missing = probe.missing_features()
+    if missing:
+        raise kernel.AgentError("this host lacks %s" % "; ".join(missing))
+    kernel.check_host(config)
+    print("ok: this host can apply the config (%d session(s))" % len(config.sessions))
+    return EXIT_OK
+
+
 def cmd_remove(args):
     changed = kernel.remove_all()
     kernel.clear_state()
     print("changed" if changed else "unchanged")
-    return EXIT_OK
-
-
-def cmd_check(args):
-    """Can this host serve this config? Changes nothing (the mirror_agent role's preflight).
-
-    --config-only checks the file alone (for validating a config before it is installed).
-    """
-    config = load_config(args.config)
-    if args.config_only:
-        print("config ok")
-        return EXIT_OK
-    missing = kernel.missing_features()
-    if missing:
-        raise kernel.AgentError("this host lacks: %s" % ", ".join(missing))
-    kernel.check_host(config)
-    print("ok")
     return EXIT_OK
 
 
@@ -100,12 +104,15 @@ def parser():
     p.add_argument("--json", action="store_true")
     p.add_argument("--config", help="compare with this config instead of the last applied one")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser(
+        "check",
+        help="validate the config and check this host can apply it (features, interfaces, targets); change nothing",
+    )
+    p.add_argument("--config", required=True)
+    p.add_argument("--config-only", action="store_true", help="validate the config only, not the host")
+    p.set_defaults(func=cmd_check)
     p = sub.add_parser("remove", help="remove everything the agent created")
     p.set_defaults(func=cmd_remove)
-    p = sub.add_parser("check", help="check the config, and that this host has what it needs; change nothing")
-    p.add_argument("--config", required=True)
-    p.add_argument("--config-only", action="store_true", help="check the config file alone")
-    p.set_defaults(func=cmd_check)
     p = sub.add_parser("run", help="service mode (systemd): apply, follow interfaces, SIGHUP reloads, SIGTERM removes")
     p.add_argument("--config", required=True)
     p.add_argument("--poll-interval", type=float, default=5.0, help="seconds between consistency checks (default 5)")

@@ -305,7 +305,7 @@ def _create_device(device):
 def attach_truncation(name, length):
     run(["tc", "qdisc", "replace", "dev", name, "clsact"])
     try:
-        with bpf.PinnedProgram(length, run) as path:
+        with bpf.PinnedProgram(length) as path:
             proc = run(
                 [
                     "tc",
