@@ -28,7 +28,9 @@ def stored_rules(aws, filter_id, direction="Ingress"):
 
 
 def create(aws, **extra):
-    args = dict(name="web", description="web tier", ingress_rules=WEB, egress_rules=ALL_OUT, network_services=["amazon-dns"])
+    args = dict(
+        name="web", description="web tier", ingress_rules=WEB, egress_rules=ALL_OUT, network_services=["amazon-dns"]
+    )
     args.update(extra)
     result = aws.run(module.main, **args)
     assert not result.get("failed"), result
@@ -47,8 +49,13 @@ def test_create_with_rules_returns_the_shape_it_takes(aws):
     assert stored_rules(aws, made["traffic_mirror_filter_id"]) == [(10, "reject", 6), (100, "accept", 6)]
     # The returned rules fed back unchanged change nothing, with one Describe call.
     aws.endpoint.clear_requests()
-    again = aws.run(module.main, name="web", ingress_rules=made["ingress_rules"], egress_rules=made["egress_rules"],
-                    network_services=made["network_services"])
+    again = aws.run(
+        module.main,
+        name="web",
+        ingress_rules=made["ingress_rules"],
+        egress_rules=made["egress_rules"],
+        network_services=made["network_services"],
+    )
     assert again["changed"] is False
     assert aws.actions() == ["DescribeTrafficMirrorFilters"]
 
@@ -77,7 +84,7 @@ def test_changed_rule_is_modified_in_place_and_renumbered_rule_is_one_call(aws):
 def test_purge_rules_false_keeps_unlisted_rules(aws):
     made = create(aws)
     aws.run(module.main, name="web", ingress_rules=[rule(50)], purge_rules=False)
-    assert [n for n, _, _ in stored_rules(aws, made["traffic_mirror_filter_id"])] == [10, 50, 100]
+    assert [rule[0] for rule in stored_rules(aws, made["traffic_mirror_filter_id"])] == [10, 50, 100]
     aws.run(module.main, name="web", ingress_rules=[rule(50)])
     assert stored_rules(aws, made["traffic_mirror_filter_id"]) == [(50, "accept", None)]
     assert stored_rules(aws, made["traffic_mirror_filter_id"], "Egress") == [(100, "accept", None)]  # egress left alone
@@ -102,10 +109,12 @@ def test_check_mode_changes_nothing(aws):
     assert aws.real_writes() == []
     # rules 10 and 100 go, rule 1 comes: each write proven by a DryRun call, deletes first
     assert aws.actions(dry_run=True) == [
-        "DeleteTrafficMirrorFilterRule", "DeleteTrafficMirrorFilterRule", "CreateTrafficMirrorFilterRule",
+        "DeleteTrafficMirrorFilterRule",
+        "DeleteTrafficMirrorFilterRule",
+        "CreateTrafficMirrorFilterRule",
         "ModifyTrafficMirrorFilterNetworkServices",
     ]
-    assert [n for n, _, _ in stored_rules(aws, made["traffic_mirror_filter_id"])] == [10, 100]
+    assert [rule[0] for rule in stored_rules(aws, made["traffic_mirror_filter_id"])] == [10, 100]
 
 
 def test_description_change_needs_replace(aws):
@@ -119,8 +128,11 @@ def test_description_change_needs_replace(aws):
 def test_deleting_a_filter_in_use_lists_its_sessions(aws):
     made = create(aws)
     session = aws.run(
-        session_module.main, network_interface_id=aws.enis[0], session_number=1,
-        traffic_mirror_target_id=aws.target, traffic_mirror_filter_id=made["traffic_mirror_filter_id"],
+        session_module.main,
+        network_interface_id=aws.enis[0],
+        session_number=1,
+        traffic_mirror_target_id=aws.target,
+        traffic_mirror_filter_id=made["traffic_mirror_filter_id"],
     )["traffic_mirror_session"]
     refused = aws.run(module.main, name="web", state="absent")
     assert refused["failed"] and session["traffic_mirror_session_id"] in refused["msg"]
@@ -136,7 +148,10 @@ BAD_RULES = [
     ([rule(i) for i in range(1, 12)], "ingress_rules: 11 rules (allowed: at most 10 per direction)"),
     ([rule(5), rule(5, "reject")], "rule_number: 5 is used twice"),
     ([rule(5, source_cidr_block="2001:db8::/32")], "both must be IPv4 or both IPv6"),
-    ([rule(5, protocol=1, destination_port_range={"from_port": 1, "to_port": 2})], "port ranges need protocol 6 (tcp) or 17 (udp)"),
+    (
+        [rule(5, protocol=1, destination_port_range={"from_port": 1, "to_port": 2})],
+        "port ranges need protocol 6 (tcp) or 17 (udp)",
+    ),
     ([rule(5, protocol="tcp", destination_port_range={"from_port": 90, "to_port": 80})], "destination_port_range"),
     ([rule(5, protocol="tcp", source_port_range={"from_port": 0, "to_port": 70000})], "source_port_range"),
     ([rule(5, protocol="gre-ish")], "protocol"),
@@ -144,7 +159,7 @@ BAD_RULES = [
 ]
 
 
-@pytest.mark.parametrize("rules, message", BAD_RULES, ids=[m for _, m in BAD_RULES])
+@pytest.mark.parametrize("rules, message", BAD_RULES, ids=[message for _rules, message in BAD_RULES])
 def test_bad_rules_fail_naming_rule_and_field_before_any_call(aws, rules, message):
     result = aws.run(module.main, name="bad", ingress_rules=rules)
     assert result["failed"], result

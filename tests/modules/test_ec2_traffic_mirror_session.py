@@ -141,7 +141,9 @@ def test_denied_dry_run_names_the_missing_action(aws):
 
 def test_allowed_dry_run_passes_for_a_user_with_the_action(aws):
     keys = _user_keys(aws, ["ec2:Describe*", "ec2:CreateTrafficMirrorSession", "ec2:CreateTags"])
-    result = run_module(module.main, dict(aws.connection, **keys, **session_args(aws, tags={"a": "b"})), check_mode=True)
+    result = run_module(
+        module.main, dict(aws.connection, **keys, **session_args(aws, tags={"a": "b"})), check_mode=True
+    )
     assert result["changed"] is True, result
     assert sessions(aws) == []
 
@@ -186,7 +188,9 @@ def test_description_removed_with_empty_string(aws):
 
 def test_target_and_filter_swap_in_place_in_one_modify(aws):
     made = create(aws)
-    result = run(aws, **session_args(aws, traffic_mirror_target_id=aws.other_target, traffic_mirror_filter_id=aws.other_filter))
+    result = run(
+        aws, **session_args(aws, traffic_mirror_target_id=aws.other_target, traffic_mirror_filter_id=aws.other_filter)
+    )
     assert result["changed"] is True
     assert result["traffic_mirror_session"]["traffic_mirror_session_id"] == made["traffic_mirror_session_id"]
     assert real_writes(aws) == ["ModifyTrafficMirrorSession"]
@@ -235,18 +239,24 @@ BAD_INPUTS = [
     ({"packet_length": -1}, "packet_length=-1 is out of range"),
     ({"virtual_network_id": 16777216}, "virtual_network_id=16777216 is out of range: allowed 0-16777215"),
     ({"network_interface_id": "eni-xyz"}, "network_interface_id='eni-xyz' is not a valid id: expected 'eni-'"),
-    ({"traffic_mirror_target_id": "tmf-0123456789abcdef0"}, "traffic_mirror_target_id='tmf-0123456789abcdef0' is not a valid id: expected 'tmt-'"),
+    (
+        {"traffic_mirror_target_id": "tmf-0123456789abcdef0"},
+        "traffic_mirror_target_id='tmf-0123456789abcdef0' is not a valid id: expected 'tmt-'",
+    ),
     ({"traffic_mirror_filter_id": "filter"}, "traffic_mirror_filter_id='filter' is not a valid id: expected 'tmf-'"),
     ({"traffic_mirror_session_id": "tms-1"}, "traffic_mirror_session_id='tms-1' is not a valid id"),
     ({"client_token": "x" * 65}, "client_token='" + "x" * 65 + "' is not allowed: 1-64 printable ASCII characters"),
     ({"tags": {"aws:owner": "me"}}, "tags key 'aws:owner' is not allowed"),
-    ({"session_number": None}, "traffic_mirror_session_id, or network_interface_id together with session_number, is required"),
+    (
+        {"session_number": None},
+        "traffic_mirror_session_id, or network_interface_id together with session_number, is required",
+    ),
     ({"session_number": "one"}, "session_number"),
     ({"state": "gone"}, "state"),
 ]
 
 
-@pytest.mark.parametrize("override, message", BAD_INPUTS, ids=[repr(o) for o, _ in BAD_INPUTS])
+@pytest.mark.parametrize("override, message", BAD_INPUTS, ids=[repr(override) for override, _message in BAD_INPUTS])
 def test_bad_input_fails_before_any_call(aws, override, message):
     args = session_args(aws)
     args.update(override)
@@ -334,7 +344,31 @@ def test_describe_lag_after_create_does_not_duplicate(aws):
     # The re-run did not see the session and created again, with the same derived token...
     assert actions(aws).count("CreateTrafficMirrorSession") == 2
     # ...so EC2 answered with the session it had already made.
-    assert second["traffic_mirror_session"]["traffic_mirror_session_id"] == first["traffic_mirror_session"][
-        "traffic_mirror_session_id"
-    ]
+    assert (
+        second["traffic_mirror_session"]["traffic_mirror_session_id"]
+        == first["traffic_mirror_session"]["traffic_mirror_session_id"]
+    )
     assert len(sessions(aws)) == 1
+
+
+def test_two_concurrent_runs_make_one_session(aws):
+    """Two ansible processes converge the same session at once: both see none (Describe lags behind
+    the first create), both create with the same derived client token, and EC2 answers the second
+    with the first one's session."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    args = dict(session_args(aws), **aws.connection)
+    aws.endpoint.set_faults(describe_lag={"calls": 1})
+    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local",
+               "-m", "netmirror.traffic_mirror.ec2_traffic_mirror_session", "-a", json.dumps(args)]
+    env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false")
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert actions(aws).count("CreateTrafficMirrorSession") == 2
+    seen = [sessions(aws) for _ in range(2)]  # the lag may still hide it from the first Describe
+    assert len(seen[-1]) == 1

@@ -6,7 +6,9 @@ from ansible_collections.netmirror.traffic_mirror.plugins.modules import ec2_tra
 
 
 def targets_named(aws, name):
-    return aws.ec2.describe_traffic_mirror_targets(Filters=[{"Name": "tag:Name", "Values": [name]}])["TrafficMirrorTargets"]
+    return aws.ec2.describe_traffic_mirror_targets(Filters=[{"Name": "tag:Name", "Values": [name]}])[
+        "TrafficMirrorTargets"
+    ]
 
 
 def test_create_by_name_then_rerun_is_one_describe(aws):
@@ -35,8 +37,12 @@ def test_check_mode_create_is_a_dry_run(aws):
 def test_exactly_one_destination(aws):
     none = aws.run(module.main, name="nowhere")
     assert none["failed"] and "exactly one of network_interface_id" in none["msg"]
-    both = aws.run(module.main, name="two", network_interface_id=aws.target_enis[0],
-                   gateway_load_balancer_endpoint_id="vpce-0123456789abcdef0")
+    both = aws.run(
+        module.main,
+        name="two",
+        network_interface_id=aws.target_enis[0],
+        gateway_load_balancer_endpoint_id="vpce-0123456789abcdef0",
+    )
     assert both["failed"] and "mutually exclusive" in both["msg"]
     assert aws.real_writes() == []
 
@@ -59,15 +65,19 @@ def test_tags_are_reconciled_in_place(aws):
     assert changed["changed"] is True
     assert changed["traffic_mirror_target"]["tags"] == {"Name": "tagged", "b": "2"}
     assert sorted(aws.real_writes()) == ["CreateTags", "DeleteTags"]
-    assert changed["traffic_mirror_target"]["traffic_mirror_target_id"] == created["traffic_mirror_target"][
-        "traffic_mirror_target_id"
-    ]
+    assert (
+        changed["traffic_mirror_target"]["traffic_mirror_target_id"]
+        == created["traffic_mirror_target"]["traffic_mirror_target_id"]
+    )
 
 
 def test_deleting_a_target_in_use_lists_its_sessions(aws):
     session = aws.run(
-        session_module.main, network_interface_id=aws.enis[0], session_number=1,
-        traffic_mirror_target_id=aws.target, traffic_mirror_filter_id=aws.filter,
+        session_module.main,
+        network_interface_id=aws.enis[0],
+        session_number=1,
+        traffic_mirror_target_id=aws.target,
+        traffic_mirror_filter_id=aws.filter,
     )["traffic_mirror_session"]
     aws.endpoint.clear_requests()
     refused = aws.run(module.main, traffic_mirror_target_id=aws.target, state="absent")
