@@ -93,33 +93,42 @@ def load(length):
     code = program(length)
     insns = ctypes.create_string_buffer(code, len(code))
     license_ = ctypes.create_string_buffer(b"GPL")
-    log = ctypes.create_string_buffer(65536)
     name = program_name(length).encode("ascii")
-    attr = bytearray(128)
-    struct.pack_into(
-        "<IIQQIIQII16s",
-        attr,
-        0,
-        BPF_PROG_TYPE_SCHED_CLS,
-        len(code) // 8,
-        ctypes.addressof(insns),
-        ctypes.addressof(license_),
-        1,
-        len(log),
-        ctypes.addressof(log),
-        0,
-        0,
-        name,
-    )
-    try:
+
+    def attempt(log_level, log):
+        attr = bytearray(128)
+        struct.pack_into(
+            "<IIQQIIQII16s",
+            attr,
+            0,
+            BPF_PROG_TYPE_SCHED_CLS,
+            len(code) // 8,
+            ctypes.addressof(insns),
+            ctypes.addressof(license_),
+            log_level,
+            len(log) if log is not None else 0,
+            ctypes.addressof(log) if log is not None else 0,
+            0,
+            0,
+            name,
+        )
         return _bpf(BPF_PROG_LOAD, attr)
+
+    try:
+        return attempt(0, None)
     except BpfError as exc:
-        detail = log.value.decode("utf-8", "replace").strip()
         if exc.errno == errno.EPERM:
             raise BpfError(
                 exc.errno,
                 "loading an eBPF program is not permitted (needs CAP_BPF/CAP_SYS_ADMIN and the bpf() system call)",
             ) from None
+        # again with the verifier's log (its last lines say why)
+        log = ctypes.create_string_buffer(1 << 20)
+        try:
+            os.close(attempt(1, log))
+        except BpfError:
+            pass
+        detail = log.value.decode("utf-8", "replace").strip()
         raise BpfError(
             exc.errno, "eBPF program load failed: %s%s" % (exc.strerror, (": " + detail[-500:]) if detail else "")
         ) from None

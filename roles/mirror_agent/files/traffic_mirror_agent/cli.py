@@ -18,6 +18,11 @@ EXIT_ERROR = 1
 EXIT_CONFIG = 2
 
 
+def _warn(warnings):
+    for warning in warnings:
+        sys.stderr.write("traffic_mirror_agent: warning: %s\n" % warning)
+
+
 def cmd_render(args):
     config = load_config(args.config)
     try:
@@ -37,8 +42,10 @@ def cmd_apply(args):
     config = load_config(args.config)
     mtus = kernel.check_host(config)
     plan = build_plan(config, mtus)
-    changed = kernel.apply_plan(plan)
-    kernel.save_state(config)
+    with kernel.exclusive():
+        changed = kernel.apply_plan(plan)
+        kernel.save_state(config)
+    _warn(kernel.offload_warnings(config))
     print("changed" if changed else "unchanged")
     return EXIT_OK
 
@@ -73,13 +80,15 @@ def cmd_check(args):
     if missing:
         raise kernel.AgentError("this host lacks %s" % "; ".join(missing))
     kernel.check_host(config)
+    _warn(kernel.offload_warnings(config))
     print("ok: this host can apply the config (%d session(s))" % len(config.sessions))
     return EXIT_OK
 
 
 def cmd_remove(args):
-    changed = kernel.remove_all()
-    kernel.clear_state()
+    with kernel.exclusive():
+        changed = kernel.remove_all()
+        kernel.clear_state()
     print("changed" if changed else "unchanged")
     return EXIT_OK
 

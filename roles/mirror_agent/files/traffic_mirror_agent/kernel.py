@@ -6,10 +6,15 @@ the transaction (nothing sends to them until it commits) and deleted after it,
 so a failure at any step leaves the previous mirroring in place.
 """
 
+import contextlib
+import ctypes
+import fcntl
 import ipaddress
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 
 from . import bpf
@@ -29,6 +34,19 @@ class AgentError(Exception):
 
 def state_dir():
     return os.environ.get(STATE_DIR_ENV, DEFAULT_STATE_DIR)
+
+
+@contextlib.contextmanager
+def exclusive():
+    """One agent at a time changes the kernel: a lock file in the state directory."""
+    directory = state_dir()
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run(args, check=True, input_text=None):
@@ -70,6 +88,46 @@ def agent_links(all_links=None):
         and link.get("linkinfo", {}).get("info_kind") == "vxlan"
         and str(link.get("ifalias", "")).startswith(ALIAS_PREFIX)
     }
+
+
+SIOCETHTOOL = 0x8946
+ETHTOOL_GET = (("tso", 0x1E), ("gso", 0x23), ("gro", 0x2B))  # ETHTOOL_GTSO, ETHTOOL_GGSO, ETHTOOL_GGRO
+
+
+def offloads(name):
+    """{"tso": bool, "gso": bool, "gro": bool} of an interface (None where it cannot tell); read only."""
+    result = {}
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for key, command in ETHTOOL_GET:
+            value = ctypes.create_string_buffer(struct.pack("II", command, 0), 8)
+            request = struct.pack("16sP", name.encode("utf-8")[:15], ctypes.addressof(value)).ljust(40, b"\0")
+            try:
+                fcntl.ioctl(sock.fileno(), SIOCETHTOOL, request)
+            except OSError:
+                result[key] = None
+                continue
+            result[key] = bool(struct.unpack("II", value.raw)[1])
+    finally:
+        sock.close()
+    return result
+
+
+def offload_warnings(config, present=None):
+    """Warnings for mirrored interfaces whose segmentation offloads are on: the
+    kernel then handles super-packets, and each is mirrored as one copy."""
+    warnings = []
+    for interface in config.interfaces():
+        if present is not None and interface not in present:
+            continue
+        on = [key for key, value in sorted(offloads(interface).items()) if value]
+        if on:
+            warnings.append(
+                "%s: %s on: the kernel mirrors one copy per super-packet, not per wire packet; "
+                "for AWS's per-packet copies: ethtool -K %s tso off gso off gro off"
+                % (interface, "/".join(on), interface)
+            )
+    return warnings
 
 
 def route_mtu(address):

@@ -34,9 +34,11 @@ ICMPV6_ERROR_TYPES = (1, 2, 3, 4)
 class Frame(object):
     """What the reference needs from an Ethernet frame."""
 
-    __slots__ = ("ethertype", "version", "src", "dst", "protocol", "sport", "dport", "l4")
+    __slots__ = ("ethertype", "version", "src", "dst", "protocol", "sport", "dport", "l4", "headers_end")
 
-    def __init__(self, ethertype, version=None, src=None, dst=None, protocol=None, sport=None, dport=None, l4=b""):
+    def __init__(
+        self, ethertype, version=None, src=None, dst=None, protocol=None, sport=None, dport=None, l4=b"", headers_end=14
+    ):
         self.ethertype = ethertype
         self.version = version
         self.src = src
@@ -45,6 +47,7 @@ class Frame(object):
         self.sport = sport
         self.dport = dport
         self.l4 = l4
+        self.headers_end = headers_end  # offset of the transport header (after IP options and IPv6 extension headers)
 
     def packet(self):
         return Packet(self.src, self.dst, self.protocol, self.sport, self.dport)
@@ -66,7 +69,7 @@ def parse_frame(frame):
         sport = dport = None
         if protocol in (6, 17) and fragment_offset == 0 and len(l4) >= 4:
             sport, dport = struct.unpack("!HH", l4[:4])
-        return Frame(ethertype, 4, src, dst, protocol, sport, dport, l4 if fragment_offset == 0 else b"")
+        return Frame(ethertype, 4, src, dst, protocol, sport, dport, l4 if fragment_offset == 0 else b"", 14 + ihl)
     if ethertype == ETH_P_IPV6 and len(payload) >= 40 and payload[0] >> 4 == 6:
         src = ipaddress.IPv6Address(payload[8:24])
         dst = ipaddress.IPv6Address(payload[24:40])
@@ -85,7 +88,7 @@ def parse_frame(frame):
         sport = dport = None
         if next_header in (6, 17) and first_fragment and len(l4) >= 4:
             sport, dport = struct.unpack("!HH", l4[:4])
-        return Frame(ethertype, 6, src, dst, next_header, sport, dport, l4 if first_fragment else b"")
+        return Frame(ethertype, 6, src, dst, next_header, sport, dport, l4 if first_fragment else b"", 14 + offset)
     return Frame(ethertype)
 
 
@@ -177,6 +180,13 @@ def evaluate(config, interface, direction, frame_bytes):
     return Verdict(evaluated=matched)
 
 
-def copy_bytes(frame_bytes, length):
-    """The inner frame a copy carries: the frame truncated to ``length`` (None = whole)."""
-    return frame_bytes if not length else frame_bytes[:length]
+def copy_bytes(frame_bytes, length, kernel_floor=False):
+    """The inner frame a copy carries: the frame truncated to ``length`` (None = whole).
+
+    With ``kernel_floor``, as the kernel truncates: never into the IP headers
+    (it keeps at least up to the transport header it knows; see bpf.py)."""
+    if not length:
+        return frame_bytes
+    if kernel_floor:
+        length = max(length, parse_frame(frame_bytes).headers_end)
+    return frame_bytes[:length]

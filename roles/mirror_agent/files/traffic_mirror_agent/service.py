@@ -62,12 +62,16 @@ def reconcile(config, last):
     try:
         mtus = kernel.check_host(effective, all_links)
         plan = build_plan(effective, mtus)
-        changed = kernel.apply_plan(plan)
+        with kernel.exclusive():
+            changed = kernel.apply_plan(plan)
     except kernel.AgentError as exc:
         if marker != last:
             log("apply failed (will retry): %s" % exc)
         return last
     kernel.save_state(config)
+    if marker != last:
+        for warning in kernel.offload_warnings(effective):
+            log("warning: %s" % warning)
     if changed or marker != last:
         missing = sorted({s.network_interface for s in config.sessions} - present)
         log(
@@ -144,8 +148,9 @@ def run(config_path, poll_interval=5.0):
             next_check = time.monotonic() + poll_interval
     log("stopping: removing the agent's kernel objects")
     try:
-        kernel.remove_all()
-        kernel.clear_state()
+        with kernel.exclusive():
+            kernel.remove_all()
+            kernel.clear_state()
     except kernel.AgentError as exc:
         log("remove failed: %s" % exc)
         return 1

@@ -16,6 +16,7 @@ def report(config):
     if config is None:
         result["matches"] = table is None and not kernel.agent_links(all_links)
         result["problems"] = [] if result["matches"] else ["agent objects exist but no applied config is recorded"]
+        result["warnings"] = []
         return result
     present = {s.network_interface for s in config.sessions if s.network_interface in all_links}
     plan = build_plan(config.only_interfaces(present), kernel.host_mtus(config, strict=False))
@@ -28,6 +29,7 @@ def report(config):
             )
     result["problems"] = problems
     result["matches"] = not problems
+    result["warnings"] = kernel.offload_warnings(config, present)
     counters = {}
     if table is not None:
         for entry in table["rules"]:
@@ -92,6 +94,8 @@ def format_text(data):
     lines.append("kernel matches config: %s" % ("yes" if data["matches"] else "NO"))
     for problem in data.get("problems", []):
         lines.append("  problem: %s" % problem)
+    for warning in data.get("warnings", []):
+        lines.append("  warning: %s" % warning)
     for session in data["sessions"]:
         lines.append(
             "session %s on %s #%d vni %d -> %s:%d via %s (copy length %s): %d packets, %d bytes mirrored"
