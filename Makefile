@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test emulator clean
+.PHONY: venv demo test emulator clean docs sanity
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,5 +28,15 @@ demo: venv
 test: venv
 	$(PY) -m pytest tests -p no:cacheprovider -q -rs $(PYTEST_ARGS)
 
+# The collection's docsite (antsibull-docs + Sphinx) in build/docsite/site/build/html; make test builds it too.
+# (Outside tests/: pytest would crawl the copies it holds.)
+docs: venv
+	rm -rf build/docsite && mkdir -p build/docsite
+	$(PY) tests/ecosystem/build_docsite.py build/docsite
+
+# ansible-test sanity with its full output (make test runs it too, in tests/ecosystem/test_ansible_test.py).
+sanity: venv
+	$(PY) tests/ecosystem/ansible_test.py sanity
+
 clean:
-	rm -rf $(VENV) tests/output
+	rm -rf $(VENV) tests/output build

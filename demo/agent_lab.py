@@ -62,14 +62,40 @@ def build():
     for name, address in NAMESPACES.items():
         if address is None:
             continue
-        run("ip", "-n", netns(name), "link", "add", "eth0", "type", "veth", "peer", "name", "p-" + name,
-            "netns", netns("sw"))
+        run(
+            "ip",
+            "-n",
+            netns(name),
+            "link",
+            "add",
+            "eth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "p-" + name,
+            "netns",
+            netns("sw"),
+        )
         run("ip", "-n", netns("sw"), "link", "set", "p-" + name, "master", "br0", "up")
         run("ip", "-n", netns(name), "addr", "add", address + "/24", "dev", "eth0")
         run("ip", "-n", netns(name), "link", "set", "eth0", "up")
         run("ip", "-n", netns(name), "link", "set", "lo", "up")
-    run("ip", "-n", netns("col"), "link", "add", "mirror42", "type", "vxlan", "id", str(VNI), "dstport", "4789",
-        "nolearning")
+    run(
+        "ip",
+        "-n",
+        netns("col"),
+        "link",
+        "add",
+        "mirror42",
+        "type",
+        "vxlan",
+        "id",
+        str(VNI),
+        "dstport",
+        "4789",
+        "nolearning",
+    )
     run("ip", "-n", netns("col"), "link", "set", "mirror42", "up")
 
 
@@ -80,8 +106,9 @@ def destroy():
 
 def agent(command, state_dir, *extra):
     env = dict(os.environ, PYTHONPATH=str(AGENT_PATH), TMA_STATE_DIR=state_dir)
-    return run("ip", "netns", "exec", netns("src"), sys.executable, "-m", "traffic_mirror_agent", command, *extra,
-               env=env)
+    return run(
+        "ip", "netns", "exec", netns("src"), sys.executable, "-m", "traffic_mirror_agent", command, *extra, env=env
+    )
 
 
 def collector_frames():

@@ -35,5 +35,6 @@ def endpoint():
     with OfflineEC2() as server:
         yield server
 
+
 # tests/output holds the collection link back to the repository root: never collect through it.
 collect_ignore = ["output"]

@@ -8,7 +8,9 @@ def build(ec2, prefix=None):
     """Create a VPC, a subnet, four ENIs (three sources, one behind each target), two targets and two filters."""
     prefix = prefix or "netmirror-test-" + uuid.uuid4().hex[:8]
     tag = [{"Key": "netmirror-test", "Value": prefix}]
-    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tag}])["Vpc"]["VpcId"]
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tag}])["Vpc"][
+        "VpcId"
+    ]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
     enis = [
         ec2.create_network_interface(SubnetId=subnet, Description=prefix)["NetworkInterface"]["NetworkInterfaceId"]

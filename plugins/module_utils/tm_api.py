@@ -49,7 +49,9 @@ ADVICE = {
         "The client token was already used to create a session with other parameters. Pass a new client_token, "
         "or omit it so that the module derives one from the desired session."
     ),
-    "DependencyViolation": "The resource is still in use by a traffic mirror session; delete or change that session first.",
+    "DependencyViolation": (
+        "The resource is still in use by a traffic mirror session; delete or change that session first."
+    ),
 }
 
 # Argument spec of the options documented in the netmirror.traffic_mirror.writes doc fragment.
@@ -86,11 +88,14 @@ def fail_for_aws_error(module, exception, doing):
     """Fail the task with a message that says what went wrong and what to do about it."""
     code = error_code(exception)
     if code == UNAUTHORIZED:
-        module.fail_json_aws(exception, msg="Not authorized while {0}: {1}".format(doing, _unauthorized_hint(exception)))
+        module.fail_json_aws(
+            exception, msg="Not authorized while {0}: {1}".format(doing, _unauthorized_hint(exception))
+        )
     for kind, codes in NOT_FOUND_CODES.items():
         if code in codes:
             module.fail_json_aws(
-                exception, msg="Failed while {0}: the {1} does not exist (check the id and the region).".format(doing, kind)
+                exception,
+                msg="Failed while {0}: the {1} does not exist (check the id and the region).".format(doing, kind),
             )
     advice = ADVICE.get(code)
     if advice:
@@ -101,7 +106,9 @@ def fail_for_aws_error(module, exception, doing):
 def _unauthorized_hint(exception):
     operation = getattr(exception, "operation_name", None) or ""
     action = "ec2:" + operation if operation else "the EC2 action"
-    return "the credentials lack the IAM permission {0}; add it to the policy (see docs/iam-policy.json).".format(action)
+    return "the credentials lack the IAM permission {0}; add it to the policy (see docs/iam-policy.json).".format(
+        action
+    )
 
 
 # Returned by write() when the resource it deletes or changes is already gone.
@@ -167,7 +174,9 @@ def describe_all(module, client, operation, result_key, doing, **params):
     """Every item of a paginated Describe call (all pages read)."""
     try:
         paginator = client.get_paginator(operation)
-        pages = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)(paginator.paginate(**params).build_full_result)
+        pages = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)(
+            paginator.paginate(**params).build_full_result
+        )
         return pages().get(result_key, [])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         fail_for_aws_error(module, e, doing)

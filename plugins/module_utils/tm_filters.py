@@ -64,7 +64,7 @@ def modify_request(current, desired):
     """ModifyTrafficMirrorFilterRule fields turning `current` into `desired`: only what differs."""
     old, new = rule_fields_for_aws(current), rule_fields_for_aws(desired)
     request = {field: value for field, value in new.items() if old.get(field) != value}
-    remove = [remove_name for _, field, remove_name in OPTIONAL_RULE_FIELDS if field in old and field not in new]
+    remove = [remove_name for _option, field, remove_name in OPTIONAL_RULE_FIELDS if field in old and field not in new]
     if remove:
         request["RemoveFields"] = remove
     return request

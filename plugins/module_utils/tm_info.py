@@ -35,7 +35,5 @@ def run_info_module(ids_option, alias, id_kind, operation, request_ids_key, resu
     request = {"Filters": ansible_dict_to_boto3_filter_list(module.params["filters"])}
     if ids:
         request[request_ids_key] = ids
-    resources = describe_all(
-        module, ec2_client(module), operation, result_key, "calling " + operation, **request
-    )
+    resources = describe_all(module, ec2_client(module), operation, result_key, "calling " + operation, **request)
     module.exit_json(changed=False, **{returned_key: [shape(r) for r in resources]})

@@ -28,7 +28,9 @@ ID_PATTERNS = {
     "tmfr": re.compile(r"^tmfr-(?:[0-9a-f]{8}|[0-9a-f]{17})$"),
     "vpce": re.compile(r"^vpce-(?:[0-9a-f]{8}|[0-9a-f]{17})$"),
 }
-NLB_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/net/[^/]+/[0-9a-f]+$")
+NLB_ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/net/[^/]+/[0-9a-f]+$"
+)
 
 
 def check_range(name, value, bounds, extra=""):

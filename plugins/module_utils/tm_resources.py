@@ -64,7 +64,10 @@ def find_by_id_or_name(module, client, kind):
 
 def sessions_using(module, client, kind, resource_id):
     sessions = describe_all(
-        module, client, "describe_traffic_mirror_sessions", "TrafficMirrorSessions",
+        module,
+        client,
+        "describe_traffic_mirror_sessions",
+        "TrafficMirrorSessions",
         "listing the sessions that use " + resource_id,
         Filters=[{"Name": kind.session_filter, "Values": [resource_id]}],
     )
@@ -82,7 +85,11 @@ def delete_unused(module, client, kind, resource):
             sessions=users,
         )
     response = write(
-        module, client, kind.delete, "deleting " + resource_id,
-        gone_if_not_found=kind.name, **{kind.id_field: resource_id}
+        module,
+        client,
+        kind.delete,
+        "deleting " + resource_id,
+        gone_if_not_found=kind.name,
+        **{kind.id_field: resource_id},
     )
     return response is not GONE

@@ -21,13 +21,21 @@ def reconcile_tags(module, client, resource_id, current_tags, desired_tags, purg
     to_set, to_unset = compare_aws_tags(current_tags, desired_tags, purge_tags)
     if to_unset:
         write(
-            module, client, "delete_tags", "removing tags from " + resource_id,
-            Resources=[resource_id], Tags=[{"Key": key} for key in to_unset],
+            module,
+            client,
+            "delete_tags",
+            "removing tags from " + resource_id,
+            Resources=[resource_id],
+            Tags=[{"Key": key} for key in to_unset],
         )
     if to_set:
         write(
-            module, client, "create_tags", "tagging " + resource_id,
-            Resources=[resource_id], Tags=[{"Key": k, "Value": v} for k, v in to_set.items()],
+            module,
+            client,
+            "create_tags",
+            "tagging " + resource_id,
+            Resources=[resource_id],
+            Tags=[{"Key": k, "Value": v} for k, v in to_set.items()],
         )
     tags = {k: v for k, v in current_tags.items() if k not in to_unset}
     tags.update(to_set)

@@ -22,7 +22,7 @@ description:
     definition serves AWS sessions and software sessions alike.
   - Check mode is a real dry run; each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
 author:
-  - netmirror team
+  - netmirror team (@netmirror)
 options:
   state:
     description: V(present) creates or updates the filter; V(absent) deletes it (with its rules).
@@ -250,8 +250,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import RuleError
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_network_services
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_rules
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import filter_view
@@ -263,11 +263,11 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import FILTER
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import delete_unused
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import find_by_id_or_name
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 
 DIRECTIONS = ("ingress", "egress")
 
@@ -335,7 +335,10 @@ def reconcile_rules(module, client, filter_id, current, rules):
 
 
 def _rule_ids_by_number(aws_filter, direction):
-    return {r["RuleNumber"]: r["TrafficMirrorFilterRuleId"] for r in aws_filter.get(direction.capitalize() + "FilterRules") or []}
+    return {
+        r["RuleNumber"]: r["TrafficMirrorFilterRuleId"]
+        for r in aws_filter.get(direction.capitalize() + "FilterRules") or []
+    }
 
 
 def _apply_rule_step(module, client, filter_id, direction, rule_ids, step):
@@ -343,8 +346,12 @@ def _apply_rule_step(module, client, filter_id, direction, rule_ids, step):
     where = "{0} rule {1} of {2}".format(direction, rule.rule_number, filter_id)
     if kind == "delete":
         write(
-            module, client, "delete_traffic_mirror_filter_rule", "deleting " + where,
-            gone_if_not_found="filter rule", TrafficMirrorFilterRuleId=rule_ids[rule.rule_number],
+            module,
+            client,
+            "delete_traffic_mirror_filter_rule",
+            "deleting " + where,
+            gone_if_not_found="filter rule",
+            TrafficMirrorFilterRuleId=rule_ids[rule.rule_number],
         )
     elif kind == "modify":
         request = modify_request(rule, step[2])
@@ -369,8 +376,11 @@ def reconcile_network_services(module, client, filter_id, current_services):
     if removed:
         request["RemoveNetworkServices"] = removed
     write(
-        module, client, "modify_traffic_mirror_filter_network_services",
-        "changing the network services of " + filter_id, **request
+        module,
+        client,
+        "modify_traffic_mirror_filter_network_services",
+        "changing the network services of " + filter_id,
+        **request,
     )
     return True, sorted(set(desired))
 
@@ -389,8 +399,8 @@ def create_filter(module, client, rules):
         return _view(None, params["description"], params["network_services"] or [], rules, tags)
     created = response["TrafficMirrorFilter"]
     filter_id = created["TrafficMirrorFilterId"]
-    _, now = reconcile_rules(module, client, filter_id, created, rules)
-    _, services = reconcile_network_services(module, client, filter_id, created.get("NetworkServices"))
+    _rules_changed, now = reconcile_rules(module, client, filter_id, created, rules)
+    _services_changed, services = reconcile_network_services(module, client, filter_id, created.get("NetworkServices"))
     return _view(filter_id, created.get("Description"), services, now, tags_of(created))
 
 

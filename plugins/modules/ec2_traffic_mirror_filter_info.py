@@ -15,7 +15,7 @@ description:
     M(netmirror.traffic_mirror.ec2_traffic_mirror_filter) takes and the software mirroring agent's
     configuration uses, so a filter can be copied, or fed to the agent, unchanged.
 author:
-  - netmirror team
+  - netmirror team (@netmirror)
 options:
   traffic_mirror_filter_ids:
     description:

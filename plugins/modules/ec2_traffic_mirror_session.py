@@ -25,7 +25,7 @@ description:
     desired session, so a retry after an ambiguous failure, or a re-run while C(Describe) still lags
     behind the create, returns the session already made instead of making a second one.
 author:
-  - netmirror team
+  - netmirror team (@netmirror)
 options:
   state:
     description:
@@ -82,8 +82,9 @@ options:
     type: str
 notes:
   - AWS allows at most 3 sessions per source network interface, and does not offer traffic mirroring on
-    bare metal and on many instance types. For those hosts, see the R(mirror_agent role,ansible_collections.netmirror.traffic_mirror.mirror_agent_role)
-    which sends the same VXLAN stream from the host's kernel.
+    bare metal and on many instance types. For those hosts, the
+    R(netmirror.traffic_mirror.mirror_agent role,ansible_collections.netmirror.traffic_mirror.mirror_agent_role)
+    sends the same VXLAN stream from the host's kernel.
   - With O(purge_tags=true) (the default), tags not in O(tags) are removed, except the C(aws:) tags
     that AWS reserves. O(tags) omitted leaves the tags alone.
   - For the AWS CLI's C(--cli-input-json) use a vars file and pass its keys as options; for
@@ -384,8 +385,12 @@ def update_session(module, client, current):
 def delete_session(module, client, current):
     session_id = current["TrafficMirrorSessionId"]
     response = write(
-        module, client, "delete_traffic_mirror_session", "deleting " + session_id,
-        gone_if_not_found="session", TrafficMirrorSessionId=session_id,
+        module,
+        client,
+        "delete_traffic_mirror_session",
+        "deleting " + session_id,
+        gone_if_not_found="session",
+        TrafficMirrorSessionId=session_id,
     )
     return response is not GONE
 

@@ -18,7 +18,7 @@ description:
     (only possible while no session uses it).
   - Check mode is a real dry run; each planned write is sent with C(DryRun=true). See O(check_mode_dry_run).
 author:
-  - netmirror team
+  - netmirror team (@netmirror)
 options:
   state:
     description: V(present) creates the target; V(absent) deletes it.
@@ -77,7 +77,8 @@ EXAMPLES = r"""
 - name: A Network Load Balancer in front of several sensors
   netmirror.traffic_mirror.ec2_traffic_mirror_target:
     name: sensor-pool
-    network_load_balancer_arn: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/sensors/0123456789abcdef
+    network_load_balancer_arn: >-
+      arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/sensors/0123456789abcdef
 
 - name: Delete a target
   netmirror.traffic_mirror.ec2_traffic_mirror_target:
@@ -121,8 +122,8 @@ traffic_mirror_target:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
@@ -131,12 +132,12 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_nlb_arn
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import TARGET
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import delete_unused
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import find_by_id_or_name
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 
 DESTINATIONS = (
     ("network_interface_id", "NetworkInterfaceId"),
@@ -179,7 +180,7 @@ def create_target(module, client):
         module.fail_json(
             msg="Creating a traffic mirror target needs exactly one of network_interface_id, "
             "network_load_balancer_arn, gateway_load_balancer_endpoint_id (got {0}).".format(
-                ", ".join(option for option, _ in chosen) or "none"
+                ", ".join(option for option, _value in chosen) or "none"
             )
         )
     option, field = chosen[0]
@@ -214,7 +215,7 @@ def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=[[option for option, _ in DESTINATIONS]],
+        mutually_exclusive=[[option for option, _field in DESTINATIONS]],
     )
     errors = parameter_errors(module.params)
     if errors:

@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Describes traffic mirror targets by id and/or by AWS filters, reading every page.
 author:
-  - netmirror team
+  - netmirror team (@netmirror)
 options:
   traffic_mirror_target_ids:
     description:

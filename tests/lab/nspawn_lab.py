@@ -87,9 +87,25 @@ def boot(labdir, name, root, netns):
 
 def ssh(labdir, address, command, timeout=10):
     return subprocess.run(
-        ["ssh", "-i", str(labdir / "id_ed25519"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR", "root@" + address, command],
-        text=True, capture_output=True, timeout=timeout,
+        [
+            "ssh",
+            "-i",
+            str(labdir / "id_ed25519"),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=3",
+            "-o",
+            "LogLevel=ERROR",
+            "root@" + address,
+            command,
+        ],
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -152,7 +168,7 @@ def down(labdir):
             os.killpg(pid, signal.SIGTERM)  # nspawn shuts the container down on SIGTERM
         except ProcessLookupError:
             pass
-        for _ in range(30):
+        for _attempt in range(30):
             try:
                 os.killpg(pid, 0)
             except ProcessLookupError:

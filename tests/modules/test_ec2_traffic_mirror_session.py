@@ -362,13 +362,23 @@ def test_two_concurrent_runs_make_one_session(aws):
 
     args = dict(session_args(aws), **aws.connection)
     aws.endpoint.set_faults(describe_lag={"calls": 1})
-    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local",
-               "-m", "netmirror.traffic_mirror.ec2_traffic_mirror_session", "-a", json.dumps(args)]
+    command = [
+        str(Path(sys.executable).parent / "ansible"),
+        "localhost",
+        "-c",
+        "local",
+        "-m",
+        "netmirror.traffic_mirror.ec2_traffic_mirror_session",
+        "-a",
+        json.dumps(args),
+    ]
     env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false")
-    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _run in range(2)
+    ]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
     assert actions(aws).count("CreateTrafficMirrorSession") == 2
-    seen = [sessions(aws) for _ in range(2)]  # the lag may still hide it from the first Describe
+    seen = [sessions(aws) for _describe in range(2)]  # the lag may still hide it from the first Describe
     assert len(seen[-1]) == 1

@@ -35,6 +35,7 @@ def user_with(aws, name, actions):
 
 def life_cycle(aws, keys):
     """Every write and read the modules make, in order; returns the first failure's message, or None."""
+
     def step(main, **args):
         result = aws.run(main, **dict(args, **keys))
         if result.get("failed"):
@@ -43,17 +44,27 @@ def life_cycle(aws, keys):
 
     rule = dict(rule_number=10, rule_action="accept", **ANY4)
     try:
-        made = step(filter_module.main, name="lp", description="d", tags={"a": "1"},
-                    ingress_rules=[rule], egress_rules=[], network_services=["amazon-dns"])
-        step(filter_module.main, name="lp", ingress_rules=[dict(rule, rule_action="reject")])   # modify rule
-        step(filter_module.main, name="lp", ingress_rules=[], network_services=[], tags={})    # delete rule, untag
+        made = step(
+            filter_module.main,
+            name="lp",
+            description="d",
+            tags={"a": "1"},
+            ingress_rules=[rule],
+            egress_rules=[],
+            network_services=["amazon-dns"],
+        )
+        step(filter_module.main, name="lp", ingress_rules=[dict(rule, rule_action="reject")])  # modify rule
+        step(filter_module.main, name="lp", ingress_rules=[], network_services=[], tags={})  # delete rule, untag
         target = step(target_module.main, name="lp", network_interface_id=aws.target_enis[0])
-        session_args = dict(network_interface_id=aws.enis[0], session_number=1,
-                            traffic_mirror_target_id=target["traffic_mirror_target"]["traffic_mirror_target_id"],
-                            traffic_mirror_filter_id=made["traffic_mirror_filter"]["traffic_mirror_filter_id"])
-        step(session_module.main, check_mode=True, **session_args)                              # dry run
+        session_args = dict(
+            network_interface_id=aws.enis[0],
+            session_number=1,
+            traffic_mirror_target_id=target["traffic_mirror_target"]["traffic_mirror_target_id"],
+            traffic_mirror_filter_id=made["traffic_mirror_filter"]["traffic_mirror_filter_id"],
+        )
+        step(session_module.main, check_mode=True, **session_args)  # dry run
         step(session_module.main, tags={"b": "2"}, **session_args)
-        step(session_module.main, packet_length=64, tags={"c": "3"}, **session_args)            # modify, retag
+        step(session_module.main, packet_length=64, tags={"c": "3"}, **session_args)  # modify, retag
         step(ec2_traffic_mirror_session_info.main)
         step(ec2_traffic_mirror_filter_info.main)
         step(ec2_traffic_mirror_target_info.main)
@@ -79,9 +90,20 @@ def test_each_action_is_needed_and_named(aws, missing):
 
 def test_the_readonly_policy_is_enough_for_an_audit(aws):
     keys = user_with(aws, "auditor", actions_of(READONLY))
-    for main in (ec2_traffic_mirror_session_info.main, ec2_traffic_mirror_filter_info.main,
-                 ec2_traffic_mirror_target_info.main):
+    for main in (
+        ec2_traffic_mirror_session_info.main,
+        ec2_traffic_mirror_filter_info.main,
+        ec2_traffic_mirror_target_info.main,
+    ):
         assert not aws.run(main, **keys).get("failed")
-    audit = aws.run(session_module.main, check_mode=True, check_mode_dry_run=False, network_interface_id=aws.enis[0],
-                    session_number=1, traffic_mirror_target_id=aws.target, traffic_mirror_filter_id=aws.filter, **keys)
+    audit = aws.run(
+        session_module.main,
+        check_mode=True,
+        check_mode_dry_run=False,
+        network_interface_id=aws.enis[0],
+        session_number=1,
+        traffic_mirror_target_id=aws.target,
+        traffic_mirror_filter_id=aws.filter,
+        **keys,
+    )
     assert audit["changed"] is True and not audit.get("failed")

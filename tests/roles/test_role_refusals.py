@@ -18,8 +18,12 @@ PLAYBOOK = """
         name: netmirror.traffic_mirror.{role}
 """
 SESSION = {
-    "name": "web", "network_interface": "lo", "session_number": 1, "virtual_network_id": 7,
-    "target": {"address": "198.18.0.2"}, "filter": {"ingress_rules": [], "egress_rules": []},
+    "name": "web",
+    "network_interface": "lo",
+    "session_number": 1,
+    "virtual_network_id": 7,
+    "target": {"address": "198.18.0.2"},
+    "filter": {"ingress_rules": [], "egress_rules": []},
 }
 
 
@@ -27,9 +31,16 @@ def run_role(tmp_path, role, variables):
     (tmp_path / "play.yml").write_text(PLAYBOOK.format(role=role))
     (tmp_path / "vars.json").write_text(json.dumps(variables))
     return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(tmp_path / "play.yml"),
-         "-e", "@" + str(tmp_path / "vars.json")],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            str(tmp_path / "play.yml"),
+            "-e",
+            "@" + str(tmp_path / "vars.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -38,11 +49,17 @@ def service_manager():
     return Path("/proc/1/comm").read_text().strip()
 
 
-@pytest.mark.parametrize("role, variables, installed", [
-    ("mirror_agent", {"mirror_agent_sessions": [SESSION]}, "/etc/traffic-mirror-agent"),
-    ("mirror_collector", {"mirror_collector_sessions": [{"virtual_network_id": 7}]},
-     "/etc/systemd/system/netmirror-collector.service"),
-])
+@pytest.mark.parametrize(
+    "role, variables, installed",
+    [
+        ("mirror_agent", {"mirror_agent_sessions": [SESSION]}, "/etc/traffic-mirror-agent"),
+        (
+            "mirror_collector",
+            {"mirror_collector_sessions": [{"virtual_network_id": 7}]},
+            "/etc/systemd/system/netmirror-collector.service",
+        ),
+    ],
+)
 def test_a_host_without_systemd_is_refused_unchanged(tmp_path, service_manager, role, variables, installed):
     if service_manager == "systemd":
         pytest.skip("this machine runs systemd as PID 1; the refusal needs one that does not (as CI's)")

@@ -7,11 +7,11 @@ shapes the endpoint cannot show, such as what a Modify call carries.
 
 import boto3
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from botocore.stub import ANY
 from botocore.stub import Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from ansible_collections.netmirror.traffic_mirror.plugins.modules import ec2_traffic_mirror_session as module
 from helpers.module_runner import run_module
 
@@ -85,8 +85,13 @@ def test_modify_carries_only_what_differs(stub):
             "RemoveFields": ["packet-length"],
         },
     )
-    result = run(traffic_mirror_target_id=TARGET, traffic_mirror_filter_id="tmf-0fedcba9876543210", packet_length=0,
-                 virtual_network_id=4242, description="web")
+    result = run(
+        traffic_mirror_target_id=TARGET,
+        traffic_mirror_filter_id="tmf-0fedcba9876543210",
+        packet_length=0,
+        virtual_network_id=4242,
+        description="web",
+    )
     assert result["changed"] is True
     assert "packet_length" not in result["traffic_mirror_session"]
 
@@ -165,6 +170,6 @@ def test_both_not_found_spellings_mean_missing(stub):
             http_status_code=400,
             expected_params={"TrafficMirrorSessionIds": [SESSION]},
         )
-    for _ in range(2):
+    for _attempt in range(2):
         result = run_module(module.main, dict(CONNECTION, traffic_mirror_session_id=SESSION, state="absent"))
         assert result["changed"] is False and not result.get("failed")

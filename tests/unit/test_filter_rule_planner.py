@@ -63,12 +63,33 @@ def test_plan_reaches_the_desired_rules(current, desired, purge):
 
 
 def test_renumbering_is_one_modify_and_a_swap_needs_no_collision():
-    a = parse_rule({"rule_number": 10, "rule_action": "accept", "source_cidr_block": "0.0.0.0/0",
-                    "destination_cidr_block": "0.0.0.0/0"}, "egress")
-    b = parse_rule({"rule_number": 20, "rule_action": "reject", "source_cidr_block": "0.0.0.0/0",
-                    "destination_cidr_block": "0.0.0.0/0"}, "egress")
-    moved = parse_rule({"rule_number": 30, "rule_action": "accept", "source_cidr_block": "0.0.0.0/0",
-                        "destination_cidr_block": "0.0.0.0/0"}, "egress")
+    a = parse_rule(
+        {
+            "rule_number": 10,
+            "rule_action": "accept",
+            "source_cidr_block": "0.0.0.0/0",
+            "destination_cidr_block": "0.0.0.0/0",
+        },
+        "egress",
+    )
+    b = parse_rule(
+        {
+            "rule_number": 20,
+            "rule_action": "reject",
+            "source_cidr_block": "0.0.0.0/0",
+            "destination_cidr_block": "0.0.0.0/0",
+        },
+        "egress",
+    )
+    moved = parse_rule(
+        {
+            "rule_number": 30,
+            "rule_action": "accept",
+            "source_cidr_block": "0.0.0.0/0",
+            "destination_cidr_block": "0.0.0.0/0",
+        },
+        "egress",
+    )
     assert [s[0] for s in plan_rule_changes([a], [moved], True)] == ["modify"]
     assert modify_request(a, moved) == {"RuleNumber": 30}
     swapped_a = parse_rule(dict(a.to_dict(), rule_number=20), "egress")

@@ -1,0 +1,26 @@
+"""ansible-lint's production profile passes on the playbooks the collection ships (offline: the collection
+itself from this checkout, amazon.aws from the venv; settings in .ansible-lint)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def test_playbooks_pass_the_production_profile():
+    env = dict(os.environ, NO_COLOR="1", PATH=os.pathsep.join([str(BIN), os.environ["PATH"]]))
+    completed = subprocess.run(
+        [str(BIN / "ansible-lint"), "--offline", "--profile", "production", "playbooks/"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-10000:]
+    assert "Profile 'production' was required, and it passed" in output

@@ -1,0 +1,28 @@
+"""`ansible-test sanity` (every test that applies, Python 3.11) and `ansible-test units` pass on the
+collection. ansible_test.py places the checkout where ansible-test needs it; run it by hand to see
+the full output."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.mark.parametrize("command", ["sanity", "units"])
+def test_ansible_test_passes(command):
+    completed = subprocess.run(
+        [sys.executable, str(HERE / "ansible_test.py"), command],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-15000:]
+    if command == "sanity":
+        assert output.count('Running sanity test "') >= 20, output[-5000:]
+    else:
+        assert " passed" in output and " failed" not in output, output[-5000:]
