@@ -40,3 +40,21 @@ def test_module_documentation_renders(module):
         assert re.search(r"^[-=] {0}\b".format(option), text, re.M), "option {0} not rendered".format(option)
     for section in ("OPTIONS", "AUTHOR:", "EXAMPLES:", "RETURN VALUES:"):
         assert section in text
+
+
+ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
+
+
+def test_every_role_has_an_argument_spec():
+    assert ROLES == sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_documentation_renders(role):
+    name = "netmirror.traffic_mirror." + role
+    doc = json.loads(ansible_doc("-t", "role", "--json", name))[name]
+    options = doc["entry_points"]["main"]["options"]
+    text = ansible_doc("-t", "role", name)
+    assert text.startswith("> ROLE: *{0}*".format(name))
+    for option in options:
+        assert option in text, "variable {0} not rendered".format(option)
