@@ -214,6 +214,8 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags i
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 
 WHOLE_PACKET = 0
+# AWS's packet length for sessions to a Network Load Balancer target when none is given.
+NLB_DEFAULT_PACKET_LENGTH = 8500
 NO_DESCRIPTION = ""
 
 
@@ -311,7 +313,27 @@ def create_session(module, client):
     return response["TrafficMirrorSession"]
 
 
-def planned_modification(module, current):
+def is_whole_packet(module, client, current):
+    """Whether the session already mirrors whole packets.
+
+    No packet length means whole packets; so does 8500 on a session to a Network Load Balancer,
+    which AWS sets as that target's default (and sets again after RemoveFields). Only in that one
+    ambiguous case does the module spend a Describe call on the target's type.
+    """
+    length = current.get("PacketLength")
+    if length is None:
+        return True
+    if length != NLB_DEFAULT_PACKET_LENGTH:
+        return False
+    target_id = current["TrafficMirrorTargetId"]
+    try:
+        targets = client.describe_traffic_mirror_targets(aws_retry=True, TrafficMirrorTargetIds=[target_id])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        fail_for_aws_error(module, e, "describing the session's target " + target_id)
+    return any(t.get("Type") == "network-load-balancer" for t in targets["TrafficMirrorTargets"])
+
+
+def planned_modification(module, client, current):
     """The ModifyTrafficMirrorSession request that carries only what differs, or None."""
     params = module.params
     request = {}
@@ -326,7 +348,7 @@ def planned_modification(module, current):
             request[field] = params[option]
 
     packet_length = params["packet_length"]
-    if packet_length == WHOLE_PACKET and current.get("PacketLength") is not None:
+    if packet_length == WHOLE_PACKET and not is_whole_packet(module, client, current):
         remove_fields.append("packet-length")
     elif packet_length not in (None, WHOLE_PACKET) and packet_length != current.get("PacketLength"):
         request["PacketLength"] = packet_length
@@ -368,7 +390,7 @@ def update_session(module, client, current):
         )
     changed = False
     session = current
-    modification = planned_modification(module, current)
+    modification = planned_modification(module, client, current)
     if modification:
         response = write(module, client, "modify_traffic_mirror_session", "modifying " + session_id, **modification)
         session = response["TrafficMirrorSession"] if response else apply_modification(current, modification)

@@ -382,3 +382,22 @@ def test_two_concurrent_runs_make_one_session(aws):
     assert actions(aws).count("CreateTrafficMirrorSession") == 2
     seen = [sessions(aws) for _describe in range(2)]  # the lag may still hide it from the first Describe
     assert len(seen[-1]) == 1
+
+
+def test_whole_packet_on_a_load_balancer_target_is_stable(aws):
+    """AWS gives sessions to an NLB target packet length 8500 by default (and again after RemoveFields):
+    packet_length=0 must then be no change, at the cost of one Describe of the target."""
+    nlb_arn = aws.endpoint.create_network(eni_count=1)["nlb_arn"]
+    nlb_target = aws.ec2.create_traffic_mirror_target(NetworkLoadBalancerArn=nlb_arn)["TrafficMirrorTarget"]
+    made = create(aws, traffic_mirror_target_id=nlb_target["TrafficMirrorTargetId"])
+    assert made["packet_length"] == 8500
+    again = run(aws, **session_args(aws, traffic_mirror_target_id=nlb_target["TrafficMirrorTargetId"], packet_length=0))
+    assert again["changed"] is False
+    assert actions(aws) == ["DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets"]
+    aws.endpoint.clear_requests()
+    # On an ENI target, 8500 is a real truncation: packet_length=0 removes it.
+    run(aws, **session_args(aws, traffic_mirror_target_id=nlb_target["TrafficMirrorTargetId"], packet_length=100))
+    moved = run(aws, **session_args(aws, packet_length=8500))
+    assert moved["traffic_mirror_session"]["packet_length"] == 8500
+    whole = run(aws, **session_args(aws, packet_length=0))
+    assert whole["changed"] is True and "PacketLength" not in sessions(aws)[0]
