@@ -61,16 +61,7 @@ class Target(object):
 
 
 class Session(object):
-    __slots__ = (
-        "name",
-        "network_interface",
-        "session_number",
-        "virtual_network_id",
-        "packet_length",
-        "target",
-        "filter",
-        "description",
-    )
+    __slots__ = SESSION_KEYS  # a session holds exactly the keys its config entry may have
 
     def __init__(
         self,
