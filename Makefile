@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test emulator clean docs sanity
+.PHONY: venv demo test emulator clean docs sanity bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ docs: venv
 # ansible-test sanity with its full output (make test runs it too, in tests/ecosystem/test_ansible_test.py).
 sanity: venv
 	$(PY) tests/ecosystem/ansible_test.py sanity
+
+# Benchmarks (as root: network namespaces): rewrites docs/performance.md and docs/performance/.
+# Not part of make test (CI runs each with --quick in tests/benchmarks/). About 30 minutes.
+BENCH_ARGS ?=
+bench: venv
+	$(PY) benchmarks/agent_dataplane.py $(BENCH_ARGS)
+	$(PY) benchmarks/agent_control_plane.py $(BENCH_ARGS)
+	$(PY) benchmarks/modules_bench.py $(BENCH_ARGS)
+	$(PY) benchmarks/agent_soak.py $(BENCH_ARGS)
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) tests/output build

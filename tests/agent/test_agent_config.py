@@ -208,9 +208,13 @@ def test_render_is_deterministic_and_names_every_object():
     assert all(name.startswith("tma") and len(name) <= 15 for name in plan.devices)
     assert "table netdev traffic_mirror_agent {" in plan.ruleset
     assert 'hook ingress device "eth0"' in plan.ruleset and 'hook egress device "eth0"' in plan.ruleset
-    assert "udp dport 4789 counter return" in plan.ruleset  # the agent's own copies
+    assert "udp dport 4789 counter accept" in plan.ruleset  # the agent's own copies
     # session 1 jumps before session 2; accept ends evaluation (at most one copy)
-    assert plan.ruleset.index("jump s1_in_eth0") < plan.ruleset.index("jump s2_in_eth0")
+    for family in (4, 6):
+        assert plan.ruleset.index("jump s1_in%d_eth0" % family) < plan.ruleset.index("jump s2_in%d_eth0" % family)
+    # each packet meets the rules of its own family only; TCP skips the UDP/ICMP exclusions
+    assert "meta protocol vmap { ip : goto in4_eth0, ip6 : goto in6_eth0 }" in plan.ruleset
+    assert "meta l4proto { udp, icmp } jump in4x_eth0" in plan.ruleset
     assert 'counter dup to "%s" accept comment "tma|web|ingress|10"' % plan.session_devices["web"] in plan.ruleset
 
 

@@ -89,11 +89,15 @@ def _bpf(cmd, attr):
 
 
 def load(length):
-    """Load the program; returns its file descriptor."""
-    code = program(length)
+    """Load the truncation program for ``length``; returns its file descriptor."""
+    return load_code(program(length), program_name(length))
+
+
+def load_code(code, name):
+    """Load eBPF instructions ``code`` as a cls_bpf program called ``name``; returns its fd."""
     insns = ctypes.create_string_buffer(code, len(code))
     license_ = ctypes.create_string_buffer(b"GPL")
-    name = program_name(length).encode("ascii")
+    name = name.encode("ascii")[:15]
 
     def attempt(log_level, log):
         attr = bytearray(128)

@@ -2,11 +2,16 @@
 
 Output (a Plan):
 - one nftables table ``netdev traffic_mirror_agent`` with, per source interface,
-  a base chain on the ingress hook and one on the egress hook; they first
-  skip what is never mirrored (non-IP such as ARP, DHCP, the instance metadata
-  and other link-local service addresses, the agent's own VXLAN copies and ICMP
-  errors about them), then jump to one chain per session and direction in
-  ascending session number. A session chain holds the filter rules in rule
+  a base chain on the ingress hook and one on the egress hook. They send IPv4
+  and IPv6 to a chain per family (one verdict-map lookup; non-IP such as ARP
+  is never mirrored), which skips what is never mirrored (DHCP, the instance
+  metadata and other link-local service addresses, the agent's own VXLAN
+  copies and ICMP errors about them; the port-based ones in a side chain that
+  only UDP and ICMP packets enter), then jumps to one chain per session,
+  direction and family in ascending session number. Every packet thus meets
+  only the rules of its own family, and TCP skips the UDP/ICMP exclusions:
+  that is most of the per-packet cost when a filter matches little (see
+  docs/performance.md). A session chain holds the filter rules in rule
   number order: accept = ``counter dup to "<vxlan dev>" accept`` (the copy is
   made, and ``accept`` ends the evaluation so no later session sees it), reject
   = ``counter return`` (not by this session; the next session evaluates it).
@@ -201,67 +206,186 @@ def _rule_match(rule):
     return " ".join(parts)
 
 
-def _exclusions(targets):
-    """(comment, nft rule) pairs for what is never mirrored: those that look at
-    the transport header, and those that look at addresses only."""
-    out = []
+def _exclusions(targets, family):
+    """What is never mirrored, for one address family: (port_based, address_based)
+    lists of (comment, nft rule). Port-based ones look at the transport header
+    (and run only for UDP and ICMP packets); address-based ones at addresses only."""
+    port_based = []
     for address, port in sorted(targets, key=lambda t: (t[0].version, str(t[0]), t[1])):
+        if address.version != family:
+            continue
         tag = "%s:%d" % (address, port)
-        if address.version == 4:
-            out.append(
-                ("tma|x|copies %s" % tag, "meta protocol ip ip daddr %s udp dport %d counter return" % (address, port))
+        if family == 4:
+            port_based.append(
+                ("tma|x|copies %s" % tag, "meta protocol ip ip daddr %s udp dport %d counter accept" % (address, port))
             )
             # ICMP error quoting a copy: inner IPv4 header at transport+8 (IHL 5): protocol, daddr, UDP dport.
-            out.append(
+            port_based.append(
                 (
                     "tma|x|icmp-about-copies %s" % tag,
-                    "meta protocol ip icmp type { %s } @th,136,8 17 @th,192,32 %s @th,240,16 %d counter return"
+                    "meta protocol ip icmp type { %s } @th,136,8 17 @th,192,32 %s @th,240,16 %d counter accept"
                     % (", ".join(ICMP_ERRORS), _hex(address), port),
                 )
             )
         else:
-            out.append(
+            port_based.append(
                 (
                     "tma|x|copies %s" % tag,
-                    "meta protocol ip6 ip6 daddr %s udp dport %d counter return" % (address, port),
+                    "meta protocol ip6 ip6 daddr %s udp dport %d counter accept" % (address, port),
                 )
             )
             # inner IPv6 header at transport+8: next header, daddr, UDP dport.
-            out.append(
+            port_based.append(
                 (
                     "tma|x|icmp-about-copies %s" % tag,
-                    "meta protocol ip6 icmpv6 type { %s } @th,112,8 17 @th,256,128 %s @th,400,16 %d counter return"
+                    "meta protocol ip6 icmpv6 type { %s } @th,112,8 17 @th,256,128 %s @th,400,16 %d counter accept"
                     % (", ".join(ICMPV6_ERRORS), _hex(address), port),
                 )
             )
-    ports4 = ", ".join(str(p) for p in DHCP_V4_PORTS)
-    ports6 = ", ".join(str(p) for p in DHCP_V6_PORTS)
-    out += [
-        ("tma|x|dhcp", "meta protocol ip udp sport { %s } counter return" % ports4),
-        ("tma|x|dhcp", "meta protocol ip udp dport { %s } counter return" % ports4),
-        ("tma|x|dhcpv6", "meta protocol ip6 udp sport { %s } counter return" % ports6),
-        ("tma|x|dhcpv6", "meta protocol ip6 udp dport { %s } counter return" % ports6),
-    ]
-    by_address = [
-        ("tma|x|metadata", "meta protocol ip ip daddr %s counter return" % _addr_set(NEVER_MIRRORED_V4)),
-        ("tma|x|metadata", "meta protocol ip ip saddr %s counter return" % _addr_set(NEVER_MIRRORED_V4)),
-        ("tma|x|metadata", "meta protocol ip6 ip6 daddr %s counter return" % _addr_set(NEVER_MIRRORED_V6)),
-        ("tma|x|metadata", "meta protocol ip6 ip6 saddr %s counter return" % _addr_set(NEVER_MIRRORED_V6)),
-    ]
-    return out, by_address
+    if family == 4:
+        ports = ", ".join(str(p) for p in DHCP_V4_PORTS)
+        port_based += [
+            ("tma|x|dhcp", "meta protocol ip udp sport { %s } counter accept" % ports),
+            ("tma|x|dhcp", "meta protocol ip udp dport { %s } counter accept" % ports),
+        ]
+        address_based = [
+            ("tma|x|metadata", "meta protocol ip ip daddr %s counter return" % _addr_set(NEVER_MIRRORED_V4)),
+            ("tma|x|metadata", "meta protocol ip ip saddr %s counter return" % _addr_set(NEVER_MIRRORED_V4)),
+        ]
+    else:
+        ports = ", ".join(str(p) for p in DHCP_V6_PORTS)
+        port_based += [
+            ("tma|x|dhcpv6", "meta protocol ip6 udp sport { %s } counter accept" % ports),
+            ("tma|x|dhcpv6", "meta protocol ip6 udp dport { %s } counter accept" % ports),
+        ]
+        address_based = [
+            ("tma|x|metadata", "meta protocol ip6 ip6 daddr %s counter return" % _addr_set(NEVER_MIRRORED_V6)),
+            ("tma|x|metadata", "meta protocol ip6 ip6 saddr %s counter return" % _addr_set(NEVER_MIRRORED_V6)),
+        ]
+    return port_based, address_based
 
 
-def _dns_matches():
+def _dns_matches(family):
+    """(index, match) pairs for Amazon DNS traffic of one family; the index names the rule's comment."""
+    if family == 4:
+        return [
+            (0, "meta protocol ip ip daddr %s meta l4proto { 6, 17 } th dport 53" % _addr_set(AMAZON_DNS_V4)),
+            (1, "meta protocol ip ip saddr %s meta l4proto { 6, 17 } th sport 53" % _addr_set(AMAZON_DNS_V4)),
+        ]
     return [
-        "meta protocol ip ip daddr %s meta l4proto { 6, 17 } th dport 53" % _addr_set(AMAZON_DNS_V4),
-        "meta protocol ip ip saddr %s meta l4proto { 6, 17 } th sport 53" % _addr_set(AMAZON_DNS_V4),
-        "meta protocol ip6 ip6 daddr %s meta l4proto { 6, 17 } th dport 53" % _addr_set(AMAZON_DNS_V6),
-        "meta protocol ip6 ip6 saddr %s meta l4proto { 6, 17 } th sport 53" % _addr_set(AMAZON_DNS_V6),
+        (2, "meta protocol ip6 ip6 daddr %s meta l4proto { 6, 17 } th dport 53" % _addr_set(AMAZON_DNS_V6)),
+        (3, "meta protocol ip6 ip6 saddr %s meta l4proto { 6, 17 } th sport 53" % _addr_set(AMAZON_DNS_V6)),
     ]
 
 
 def _quote(text):
     return '"%s"' % text.replace("\\", "\\\\").replace('"', "'")
+
+
+def _family_chain(hook, family, key, suffix=""):
+    return "%s%d%s_%s" % (hook[:2], family, suffix, key)
+
+
+def _session_chain(session, hook, family, key, first_fragment):
+    return "s%d_%s%d_%s%s" % (session.session_number, hook[:2], family, key, "" if first_fragment else "_fr")
+
+
+class _Ruleset(object):
+    """The nft table's chains as text, with each rule's comment recorded per
+    chain (``chains``, for compare) and the rules status reports (``refs``)."""
+
+    def __init__(self, targets, session_devices):
+        self.targets = targets
+        self.session_devices = session_devices
+        self.chains = {}
+        self.refs = {}
+        self.body = []
+
+    def chain(self, name, rules, header=None):
+        """``rules``: (comment, nft text, RuleRef or None) triples."""
+        self.chains[name] = [comment for comment, _text, _ref in rules]
+        self.body.append("\tchain %s {" % name)
+        if header:
+            self.body.append("\t\t" + header)
+        for comment, text, ref in rules:
+            if ref is not None:
+                self.refs[comment] = ref
+            self.body.append("\t\t%s comment %s" % (text, _quote(comment)))
+        self.body.append("\t}")
+
+    def interface(self, interface, sessions):
+        key = chain_key(interface)
+        for direction in ("ingress", "egress"):
+            hook = direction
+            # goto, not jump: when a family chain ends, the evaluation ends (policy accept)
+            family_map = "meta protocol vmap { ip : goto %s, ip6 : goto %s }" % (
+                _family_chain(hook, 4, key),
+                _family_chain(hook, 6, key),
+            )
+            self.chain(
+                "%s_%s" % (hook[:2], key),
+                [("tma|path|family", family_map, None), ("tma|x|non-ip", "counter", None)],
+                header="type filter hook %s device %s priority %d; policy accept;"
+                % (hook, _quote(interface), HOOK_PRIORITY),
+            )
+            for family in (4, 6):
+                self.family(key, direction, family, sessions)
+                for session in sessions:
+                    self.session(key, direction, family, session)
+
+    def family(self, key, direction, family, sessions):
+        """One interface, direction and address family: exclusions, a jump to
+        each session's chain in session order, then the no-match counter.
+        Non-first fragments carry no transport header: they skip every
+        port-based match (exclusions, Amazon DNS, rules with port ranges) in a
+        parallel chain."""
+        hook = direction
+        port_based, address_based = _exclusions(self.targets, family)
+        whole = _family_chain(hook, family, key)
+        fragments = _family_chain(hook, family, key, "f")
+        ports = _family_chain(hook, family, key, "x")
+        # port-based exclusions, entered only by UDP and ICMP packets (they accept: evaluation done)
+        self.chain(ports, [(comment, text, None) for comment, text in port_based])
+        if family == 4:
+            first = [
+                ("tma|fragments", "meta protocol ip ip frag-off & 0x1fff != 0 goto %s" % fragments, None),
+                ("tma|path|ports", "meta l4proto { udp, icmp } jump %s" % ports, None),
+            ]
+        else:
+            first = [
+                ("tma|fragments", "meta protocol ip6 frag frag-off != 0 goto %s" % fragments, None),
+                ("tma|path|ports", "meta l4proto { udp, ipv6-icmp } jump %s" % ports, None),
+            ]
+        for chain, first_fragment in ((whole, True), (fragments, False)):
+            rules = list(first) if first_fragment else []
+            rules += [(comment, text, None) for comment, text in address_based]
+            for session in sessions:
+                target = _session_chain(session, hook, family, key, first_fragment)
+                rules.append(("tma|%s|%s|jump" % (session.name, direction), "jump %s" % target, None))
+            # reached only when no session accepted the packet
+            rules.append(("tma|x|no-match", "counter", None))
+            self.chain(chain, rules)
+
+    def session(self, key, direction, family, session):
+        """One session's rules of one family, in rule number order."""
+        dup = "counter dup to %s accept" % _quote(self.session_devices[session.name])
+        dns_on = "amazon-dns" in session.filter.network_services
+        for first_fragment in (True, False):
+            rules = []
+            if first_fragment:
+                for index, match in _dns_matches(family):
+                    comment = "tma|%s|%s|amazon-dns-%d" % (session.name, direction, index)
+                    ref = RuleRef(comment, session.name, direction, "amazon-dns", "accept" if dns_on else "skip")
+                    rules.append((comment, "%s %s" % (match, dup if dns_on else "counter return"), ref))
+            for rule in session.filter.rules(direction):
+                if rule.family != family:
+                    continue
+                if not first_fragment and (rule.source_port_range or rule.destination_port_range):
+                    continue
+                comment = "tma|%s|%s|%d" % (session.name, direction, rule.rule_number)
+                ref = RuleRef(comment, session.name, direction, rule.rule_number, rule.rule_action)
+                rules.append((comment, "%s %s" % (_rule_match(rule), dup if rule.accept else "counter return"), ref))
+            self.chain(_session_chain(session, direction, family, key, first_fragment), rules)
 
 
 def build_plan(config, underlay_mtus=None):
@@ -281,99 +405,10 @@ def build_plan(config, underlay_mtus=None):
             )
         device.sessions.append(session.name)
         session_devices[session.name] = device.name
-    targets = {(s.target.address, s.target.port) for s in config.sessions}
-
-    chains = {}
-    refs = {}
-    body = []
-
-    def add_rule(chain, comment, text, ref=None):
-        chains[chain].append(comment)
-        if ref is not None:
-            refs[comment] = ref
-        return "\t\t%s comment %s" % (text, _quote(comment))
-
+    ruleset = _Ruleset({(s.target.address, s.target.port) for s in config.sessions}, session_devices)
     for interface in config.interfaces():
-        key = chain_key(interface)
-        sessions = config.sessions_on(interface)
-        for direction, hook in (("ingress", "ingress"), ("egress", "egress")):
-            base = "%s_%s" % (hook[:2], key)
-            fragments = "fr_%s_%s" % (hook[:2], key)
-            port_based, address_based = _exclusions(targets)
-            # Non-first fragments carry no transport header: they skip every
-            # port-based match (exclusions, Amazon DNS, rules with port ranges)
-            # in a parallel set of chains.
-            for chain, first_fragment in ((base, True), (fragments, False)):
-                chains[chain] = []
-                if first_fragment:
-                    lines = [
-                        "\tchain %s {" % chain,
-                        "\t\ttype filter hook %s device %s priority %d; policy accept;"
-                        % (hook, _quote(interface), HOOK_PRIORITY),
-                        add_rule(chain, "tma|x|non-ip", "meta protocol != { ip, ip6 } counter return"),
-                        add_rule(
-                            chain, "tma|fragments", "meta protocol ip ip frag-off & 0x1fff != 0 goto %s" % fragments
-                        ),
-                        add_rule(chain, "tma|fragments", "meta protocol ip6 frag frag-off != 0 goto %s" % fragments),
-                    ]
-                    exclusions = port_based + address_based
-                else:
-                    lines = ["\tchain %s {" % chain]
-                    exclusions = address_based
-                for comment, text in exclusions:
-                    lines.append(add_rule(chain, comment, text))
-                for session in sessions:
-                    target = "s%d_%s_%s%s" % (
-                        session.session_number,
-                        direction[:2],
-                        key,
-                        "" if first_fragment else "_fr",
-                    )
-                    lines.append(add_rule(chain, "tma|%s|%s|jump" % (session.name, direction), "jump %s" % target))
-                # reached only when no session accepted the packet
-                lines.append(add_rule(chain, "tma|x|no-match", "counter"))
-                lines.append("\t}")
-                body.extend(lines)
-            for session in sessions:
-                device = session_devices[session.name]
-                dup = "counter dup to %s accept" % _quote(device)
-                dns_on = "amazon-dns" in session.filter.network_services
-                for first_fragment in (True, False):
-                    chain = "s%d_%s_%s%s" % (
-                        session.session_number,
-                        direction[:2],
-                        key,
-                        "" if first_fragment else "_fr",
-                    )
-                    chains[chain] = []
-                    lines = ["\tchain %s {" % chain]
-                    if first_fragment:
-                        for index, match in enumerate(_dns_matches()):
-                            comment = "tma|%s|%s|amazon-dns-%d" % (session.name, direction, index)
-                            action = "accept" if dns_on else "skip"
-                            lines.append(
-                                add_rule(
-                                    chain,
-                                    comment,
-                                    "%s %s" % (match, dup if dns_on else "counter return"),
-                                    RuleRef(comment, session.name, direction, "amazon-dns", action),
-                                )
-                            )
-                    for rule in session.filter.rules(direction):
-                        if not first_fragment and (rule.source_port_range or rule.destination_port_range):
-                            continue
-                        comment = "tma|%s|%s|%d" % (session.name, direction, rule.rule_number)
-                        action = dup if rule.accept else "counter return"
-                        lines.append(
-                            add_rule(
-                                chain,
-                                comment,
-                                "%s %s" % (_rule_match(rule), action),
-                                RuleRef(comment, session.name, direction, rule.rule_number, rule.rule_action),
-                            )
-                        )
-                    lines.append("\t}")
-                    body.extend(lines)
+        ruleset.interface(interface, config.sessions_on(interface))
+    chains, refs, body = ruleset.chains, ruleset.refs, ruleset.body
 
     device_spec = ";".join("%s=%s" % (d.name, d.alias) for d in sorted(devices.values(), key=lambda d: d.name))
     digest = _short_hash("\n".join(body) + "\n" + device_spec, 16)

@@ -1,0 +1,578 @@
+"""What mirroring costs the host and what reaches the appliance: the agent
+against bare kernel paths and userspace taps, side by side in one run.
+
+    sudo .venv/bin/python benchmarks/agent_dataplane.py [--seconds 4] [--quick]
+
+Topology (network namespaces made here, 198.18.0.0/15 only, removed after):
+
+    peer --eth0/eth0--> source (mirrors its eth0, both directions) --eth1/eth0--> collector
+
+Production traffic is one iperf3 client on the peer with ten streams (client
+ports 50000-50009) to an iperf3 server on the source: UDP with 64-byte
+datagrams (packets/s received) and TCP bulk (bit/s). Ten streams give the
+"about 10%" filter a natural target: one stream's client port. Copies are counted by an nftables counter on the
+collector's ingress (a kernel counter: a userspace receiver would be the
+bottleneck). Offloads are off on every veth in every row (one copy per wire
+packet, as AWS mirrors). Every method is built on a fresh lab.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "agent"))
+
+import common  # noqa: E402
+from netlab import Agent  # noqa: E402
+from netlab import Lab  # noqa: E402
+from netlab import settle  # noqa: E402
+
+NAME = "agent_dataplane"
+SOURCE, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
+FLOWS = 10
+SERVER_PORT = 5201
+FIRST_CLIENT_PORT = 50000  # iperf3 --cport: stream i uses client port 50000 + i
+VNI = 9
+TRUNCATE_TO = 128
+# offered UDP 64-byte rates (packets/s, all flows together) for the loss sweep
+SWEEP_RATES = (25000, 50000, 100000, 150000, 200000, 300000, 400000, 600000, 800000)
+QUICK_SWEEP_RATES = (20000, 40000)
+CPU_PROBE_RATE = 100000  # fixed offered load for CPU per mirrored packet
+GOALS = {
+    "agent: filter matches nothing": {"udp": 0.97, "tcp": 0.97},
+    "agent: ~10% filter": {"udp": 0.90, "tcp": 0.90},
+    "agent: everything": {"udp": 0.62, "tcp": 0.40},
+    "agent: truncate to 128": {"tcp": 0.60},
+}
+
+
+# ------------------------------------------------------------------ the lab
+
+
+def build_lab():
+    lab = Lab()
+    for role in ("src", "peer", "col"):
+        lab.add_host(role)
+    lab.link("src", "eth0", "peer", "eth0", offloads=False)
+    lab.link("src", "eth1", "col", "eth0", offloads=False)
+    lab.addr("src", "eth0", SOURCE + "/24")
+    lab.addr("peer", "eth0", PEER + "/24")
+    lab.addr("src", "eth1", "198.18.1.1/24")
+    lab.addr("col", "eth0", COLLECTOR + "/24")
+    lab.route("peer", "default", "via", SOURCE)
+    lab.route("col", "default", "via", "198.18.1.1")
+    counter = 'table netdev count {\n chain in {\n type filter hook ingress device "eth0" priority 0;\n'
+    counter += " udp dport 4789 counter\n }\n}\n"
+    lab.run("col", "nft", "-f", "-", input_text=counter)
+    settle(lab, ("src", "peer", "col"), 0.1)
+    return lab
+
+
+def copies_received(lab):
+    data = json.loads(lab.run("col", "nft", "-j", "list", "table", "netdev", "count").stdout)
+    for item in data["nftables"]:
+        for expr in item.get("rule", {}).get("expr", []):
+            if "counter" in expr:
+                return expr["counter"]["packets"]
+    return 0
+
+
+def eth0_packets(lab):
+    """Packets the source received and sent on its mirrored interface."""
+    stats = json.loads(lab.run("src", "ip", "-j", "-s", "link", "show", "eth0").stdout)[0]["stats64"]
+    return stats["rx"]["packets"] + stats["tx"]["packets"]
+
+
+def busy_jiffies():
+    """CPU time spent by the whole machine (all cores), in clock ticks."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) - idle
+
+
+def vxlan_device(lab, name="mir0"):
+    """The vxlan device the bare paths copy into (made once per lab)."""
+    if lab.run("src", "ip", "link", "show", name, check=False).returncode == 0:
+        return name
+    lab.run(
+        "src",
+        *("ip link add %s type vxlan id %d remote %s dstport 4789 nolearning" % (name, VNI, COLLECTOR)).split(),
+    )
+    lab.run("src", "sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % name)
+    lab.run("src", "ip", "link", "set", name, "arp", "off", "up")
+    return name
+
+
+# ------------------------------------------------------------------ methods
+
+
+def any_rule(number, action="accept", **extra):
+    rule = {
+        "rule_number": number,
+        "rule_action": action,
+        "source_cidr_block": "0.0.0.0/0",
+        "destination_cidr_block": "0.0.0.0/0",
+    }
+    rule.update(extra)
+    return rule
+
+
+def agent_session(ingress, egress, packet_length=None):
+    session = {
+        "name": "bench",
+        "network_interface": "eth0",
+        "session_number": 1,
+        "virtual_network_id": VNI,
+        "target": {"address": COLLECTOR},
+        "filter": {"ingress_rules": ingress, "egress_rules": egress},
+    }
+    if packet_length:
+        session["packet_length"] = packet_length
+    return {"sessions": [session]}
+
+
+def agent_config(kind):
+    if kind == "everything":
+        return agent_session([any_rule(100)], [any_rule(100)])
+    if kind == "truncate":
+        return agent_session([any_rule(100)], [any_rule(100)], packet_length=TRUNCATE_TO)
+    if kind == "tenth":
+        # one of the ten streams: from its client port on the way in, to it on the way out
+        port = {"from_port": FIRST_CLIENT_PORT, "to_port": FIRST_CLIENT_PORT}
+        return agent_session(
+            [any_rule(100, protocol=17, source_port_range=port), any_rule(110, protocol=6, source_port_range=port)],
+            [
+                any_rule(100, protocol=17, destination_port_range=port),
+                any_rule(110, protocol=6, destination_port_range=port),
+            ],
+        )
+    if kind == "nothing":
+        # realistic rules that this traffic never meets: HTTPS and DNS elsewhere
+        rules = [
+            any_rule(100, protocol=6, destination_port_range={"from_port": 443, "to_port": 443}),
+            any_rule(110, protocol=17, destination_port_range={"from_port": 53, "to_port": 53}),
+            dict(any_rule(120), source_cidr_block="10.0.0.0/8"),
+        ]
+        return agent_session(rules, rules)
+    raise ValueError(kind)
+
+
+class Method(object):
+    """One row: ``setup(lab, workdir)`` makes the mirroring; ``expected(lab,
+    before)`` is how many copies should have arrived since ``before``."""
+
+    def __init__(self, name, setup, agent_kind=None, teardown=None):
+        self.name = name
+        self.setup = setup
+        self.teardown = teardown
+        self.agent_kind = agent_kind
+        self.agent = None
+        self.processes = []
+
+    def start(self, lab, workdir):
+        if self.setup:
+            self.setup(self, lab, workdir)
+
+    def stop(self, lab):
+        """Undo ``start``: the lab is as it was before (the idle vxlan device may stay)."""
+        if self.agent is not None:
+            self.agent("remove")
+            self.agent = None
+        if self.teardown:
+            lab.run("src", *self.teardown.split(), check=False)
+        for proc in self.processes:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.processes = []
+
+    def matched(self, lab):
+        """Packets this method should have copied so far (a kernel counter)."""
+        if self.setup is None:
+            return 0
+        if self.agent is not None:
+            return sum(session["packets"] for session in self.agent.status()["sessions"])
+        return eth0_packets(lab)
+
+
+def setup_agent(method, lab, workdir):
+    method.agent = Agent(lab, "src", workdir)
+    method.agent.apply(agent_config(method.agent_kind))
+
+
+def setup_u32(method, lab, workdir):
+    device = vxlan_device(lab)
+    lab.run("src", "tc", "qdisc", "add", "dev", "eth0", "clsact")
+    for hook in ("ingress", "egress"):
+        lab.run(
+            "src",
+            *(
+                "tc filter add dev eth0 %s protocol all u32 match u32 0 0 action mirred egress mirror dev %s"
+                % (hook, device)
+            ).split(),
+        )
+
+
+def setup_nft_dup(method, lab, workdir):
+    device = vxlan_device(lab)
+    ruleset = "table netdev bench {\n"
+    for hook in ("ingress", "egress"):
+        ruleset += ' chain %s { type filter hook %s device "eth0" priority 0; dup to "%s"; }\n' % (hook, hook, device)
+    lab.run("src", "nft", "-f", "-", input_text=ruleset + "}\n")
+
+
+def setup_ebpf(method, lab, workdir):
+    """cls_bpf (direct action) on eth0's clsact: bpf_clone_redirect every packet to the vxlan device."""
+    import clone_redirect
+
+    device = vxlan_device(lab)
+    ifindex = json.loads(lab.run("src", "ip", "-j", "link", "show", device).stdout)[0]["ifindex"]
+    lab.run("src", "tc", "qdisc", "add", "dev", "eth0", "clsact")
+    with clone_redirect.pinned(ifindex) as path:
+        for hook in ("ingress", "egress"):
+            lab.run("src", *("tc filter add dev eth0 %s bpf da object-pinned %s" % (hook, path)).split())
+
+
+def setup_userspace(command):
+    def setup(method, lab, workdir):
+        device = vxlan_device(lab)
+        args = [arg.replace("DEV", device) for arg in command]
+        log = open(os.path.join(workdir, "tap.log"), "w")
+        method.processes.append(
+            subprocess.Popen(["ip", "netns", "exec", lab.ns("src")] + args, stdout=log, stderr=subprocess.STDOUT)
+        )
+        time.sleep(1.0)
+        if method.processes[-1].poll() is not None:
+            raise RuntimeError("%s exited: %s" % (args[0], open(log.name).read()))
+
+    return setup
+
+
+CLSACT_OFF = "tc qdisc del dev eth0 clsact"
+METHODS = [
+    Method("no mirroring", None),
+    Method("agent: filter matches nothing", setup_agent, "nothing"),
+    Method("agent: ~10% filter", setup_agent, "tenth"),
+    Method("agent: everything", setup_agent, "everything"),
+    Method("agent: truncate to 128", setup_agent, "truncate"),
+    Method("tc u32 match-all + mirred", setup_u32, teardown=CLSACT_OFF),
+    Method("nftables dup (no filter)", setup_nft_dup, teardown="nft delete table netdev bench"),
+    Method("eBPF clone_redirect (no filter)", setup_ebpf, teardown=CLSACT_OFF),
+    Method("daemonlogger soft tap", setup_userspace(["daemonlogger", "-i", "eth0", "-o", "DEV"])),
+    # -S: netsniff-ng cannot size its ring from rmem_max inside a namespace
+    Method(
+        "netsniff-ng --in/--out", setup_userspace(["netsniff-ng", "--in", "eth0", "--out", "DEV", "-s", "-S", "16MiB"])
+    ),
+]
+# the loss sweep: the paths that mirror everything
+SWEEP_METHODS = (
+    "agent: everything",
+    "tc u32 match-all + mirred",
+    "nftables dup (no filter)",
+    "eBPF clone_redirect (no filter)",
+    "daemonlogger soft tap",
+    "netsniff-ng --in/--out",
+)
+
+
+# ------------------------------------------------------------------ traffic
+
+
+def iperf(lab, seconds, udp, rate_pps=None):
+    """One iperf3 client with ten streams from client ports 50000-50009 to one
+    server on the source; returns (packets or bits received per second, datagrams sent)."""
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("src"), "iperf3", "-s", "-1", "-B", SOURCE, "-p", str(SERVER_PORT)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    args = ["iperf3", "-c", SOURCE, "-p", str(SERVER_PORT), "-t", str(seconds), "-J"]
+    args += ["-P", str(FLOWS), "--cport", str(FIRST_CLIENT_PORT)]
+    if udp:
+        # -b is per stream
+        bits = "0" if rate_pps is None else str(int(rate_pps / FLOWS * 64 * 8))
+        args += ["-u", "-b", bits, "-l", "64"]
+    try:
+        end = json.loads(lab.run("peer", *args).stdout)["end"]
+    finally:
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    if udp:
+        summary = end["sum"]
+        return (summary["packets"] - summary["lost_packets"]) / summary["seconds"], summary["packets"]
+    return end["sum_received"]["bits_per_second"], None
+
+
+def counted_run(method, lab, seconds, udp, rate_pps=None):
+    """One iperf3 run with the copy counters read around it."""
+    matched0, copies0, busy0 = method.matched(lab), copies_received(lab), busy_jiffies()
+    rate, _sent = iperf(lab, seconds, udp, rate_pps)
+    return {
+        "rate": rate,
+        "cpu_seconds": (busy_jiffies() - busy0) / os.sysconf("SC_CLK_TCK"),
+        "copies_expected": method.matched(lab) - matched0,
+        "copies_received": copies_received(lab) - copies0,
+    }
+
+
+def measure(method, seconds, sweep_rates, repeats):
+    """One method on its own fresh lab: ``repeats`` pairs of (no mirroring,
+    this method) runs, back to back, so each ratio compares runs seconds apart;
+    then the loss sweep."""
+    lab = build_lab()
+    workdir = tempfile.mkdtemp(prefix="tma-bench-")
+    row = {"method": method.name, "pairs": []}
+    try:
+        for _repeat in range(repeats):
+            pair = {"baseline": {}, "method": {}}
+            for side in ("baseline", "method"):
+                if side == "method":
+                    method.start(lab, workdir)
+                pair[side]["udp"] = counted_run(method, lab, seconds, True)
+                pair[side]["tcp"] = counted_run(method, lab, seconds, False)
+                # CPU per mirrored packet: the same offered load with and without
+                pair[side]["cpu_probe"] = counted_run(method, lab, seconds, True, CPU_PROBE_RATE)
+                if side == "method":
+                    method.stop(lab)
+            row["pairs"].append(pair)
+        if method.name in SWEEP_METHODS:
+            row["sweep"] = []
+            method.start(lab, workdir)
+            for offered in sweep_rates:
+                point = counted_run(method, lab, max(2, seconds // 2), True, offered)
+                point.update(offered_pps=offered, seconds=max(2, seconds // 2))
+                row["sweep"].append(point)
+                if delivered(point) is not None and delivered(point) < 0.999 and offered >= sweep_rates[-1] / 4:
+                    break  # past the knee: higher rates only lose more
+    finally:
+        method.stop(lab)
+        lab.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return row
+
+
+# ------------------------------------------------------------------ figures
+
+
+def delivered(part):
+    expected = part["copies_expected"]
+    return None if not expected else min(1.0, part["copies_received"] / expected)
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def summarize(rows):
+    """Median over the pairs of each row; the first row (no mirroring) gets the
+    median baseline of every pair in the run."""
+    everything = [pair["baseline"] for row in rows for pair in row["pairs"]]
+    for row in rows:
+        pairs = row["pairs"]
+        for kind in ("udp", "tcp"):
+            row[kind + "_ratio"] = median(p["method"][kind]["rate"] / p["baseline"][kind]["rate"] for p in pairs)
+            row[kind + "_delivered"] = median(delivered(p["method"][kind]) for p in pairs)
+        extra = [
+            (p["method"]["cpu_probe"]["cpu_seconds"] - p["baseline"]["cpu_probe"]["cpu_seconds"])
+            * 1e9
+            / p["method"]["cpu_probe"]["copies_received"]
+            for p in pairs
+            if p["method"]["cpu_probe"]["copies_received"]
+        ]
+        row["cpu_ns_per_copy"] = median(extra)
+        zero_loss = [
+            p["copies_expected"] / p["seconds"]
+            for p in row.get("sweep", [])
+            if delivered(p) is not None and delivered(p) >= 0.999
+        ]
+        row["max_rate_999"] = max(zero_loss) if zero_loss else (0 if row.get("sweep") else None)
+    baseline = {
+        "udp_pps": median(b["udp"]["rate"] for b in everything),
+        "tcp_bps": median(b["tcp"]["rate"] for b in everything),
+    }
+    return rows, baseline
+
+
+def goal_verdicts(rows):
+    verdicts = []
+    by_name = {row["method"]: row for row in rows}
+    for name, goals in GOALS.items():
+        row = by_name.get(name)
+        if row is None:
+            continue
+        for kind, goal in goals.items():
+            value = row[kind + "_ratio"]
+            verdicts.append({"method": name, "traffic": kind, "goal": goal, "value": value, "met": value >= goal})
+    agent = by_name.get("agent: everything", {}).get("max_rate_999")
+    taps = [by_name[n]["max_rate_999"] for n in ("daemonlogger soft tap", "netsniff-ng --in/--out") if n in by_name]
+    best_tap = max([t for t in taps if t is not None] or [0])
+    if agent is not None:
+        ratio = agent / best_tap if best_tap else float("inf")
+        verdicts.append(
+            {
+                "method": "agent: everything",
+                "traffic": "zero-loss copy rate vs best userspace tap",
+                "goal": 10.0,
+                "value": ratio,
+                "met": ratio >= 10.0,
+            }
+        )
+    return verdicts
+
+
+def plots(rows, out_dir):
+    labels = [row["method"] for row in rows]
+    common.bar_chart(
+        os.path.join(out_dir, "agent_dataplane_rates.png"),
+        "Production traffic kept, as a ratio to no mirroring (dashed: goal)",
+        labels,
+        {"UDP 64-byte packets/s": [r["udp_ratio"] for r in rows], "TCP bulk bit/s": [r["tcp_ratio"] for r in rows]},
+        "ratio to baseline",
+        horizontal_lines={"0.5: copying everything doubles the work": 0.5},
+    )
+    common.bar_chart(
+        os.path.join(out_dir, "agent_dataplane_delivered.png"),
+        "Copies delivered / copies expected at full load (1.0 = no loss)",
+        labels[1:],
+        {"UDP 64-byte": [r["udp_delivered"] for r in rows[1:]], "TCP bulk": [r["tcp_delivered"] for r in rows[1:]]},
+        "fraction delivered",
+    )
+    swept = [r for r in rows if r.get("sweep")]
+    common.bar_chart(
+        os.path.join(out_dir, "agent_dataplane_zero_loss.png"),
+        "Packets mirrored per second with >= 99.9% of copies delivered (kpps, UDP 64-byte)",
+        [r["method"] for r in swept],
+        {"kpps": [r["max_rate_999"] / 1000 for r in swept]},
+        "kpps",
+    )
+
+
+def fmt(value, digits=2):
+    if value is None:
+        return "–"
+    return ("%." + str(digits) + "f") % value
+
+
+def render_markdown(result):
+    rows = result["rows"]
+    base = result["baseline"]
+    out = ["## Agent data plane: cost to the host and copies delivered", "", common.machine_line(result), ""]
+    out.append(
+        "Baseline (no mirroring, median of every pair in this run): %.0f kpps UDP 64-byte received, %.2f Gbit/s "
+        "TCP; one iperf3 client with ten streams, %d s per run, offloads off on every interface. Each figure is the median over %d pairs of "
+        "runs, the method's run right after a run without mirroring on the same lab; the *no mirroring* row pairs "
+        "two runs without mirroring and so shows the noise of the machine."
+        % (base["udp_pps"] / 1000, base["tcp_bps"] / 1e9, result["seconds"], result["repeats"])
+    )
+    out += ["", "![rates](performance/agent_dataplane_rates.png)", ""]
+    table = []
+    for row in rows:
+        table.append(
+            [
+                row["method"],
+                fmt(row["udp_ratio"]),
+                fmt(row["tcp_ratio"]),
+                fmt(row["udp_delivered"], 4),
+                fmt(row["tcp_delivered"], 4),
+                fmt(row["cpu_ns_per_copy"], 0),
+                "–" if row["max_rate_999"] is None else "%.0f" % (row["max_rate_999"] / 1000),
+            ]
+        )
+    out.append(
+        common.markdown_table(
+            [
+                "method",
+                "UDP64 rate",
+                "TCP rate",
+                "UDP copies delivered",
+                "TCP copies delivered",
+                "CPU ns per copy",
+                "zero-loss kpps",
+            ],
+            table,
+        )
+    )
+    out += [
+        "",
+        "*Copies delivered* is copies counted on the collector / packets the method should have copied "
+        "(the agent's rule counters; every packet on the mirrored interface for the others), at full load. "
+        "*CPU ns per copy* is the machine's extra CPU time, against no mirroring, at a fixed offered load of "
+        "%d kpps UDP, divided by the copies delivered. *Zero-loss kpps* is the rate of packets to copy "
+        "(thousands per second crossing the mirrored interface) at the highest offered UDP 64-byte rate, of "
+        "%s kpps, at which at least 99.9%% of the copies arrived."
+        % (CPU_PROBE_RATE / 1000, ", ".join("%g" % (r / 1000) for r in result["sweep_rates"])),
+        "",
+        "![delivered](performance/agent_dataplane_delivered.png)",
+        "![zero loss](performance/agent_dataplane_zero_loss.png)",
+        "",
+        "### Goals",
+        "",
+    ]
+    out.append(
+        common.markdown_table(
+            ["method", "measure", "goal", "measured", "met"],
+            [
+                [v["method"], v["traffic"], fmt(v["goal"]), fmt(v["value"]), "yes" if v["met"] else "**no**"]
+                for v in result["goals"]
+            ],
+        )
+    )
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    args = common.parser(__doc__.splitlines()[0])
+    args.add_argument("--seconds", type=int, default=4, help="length of each iperf3 run (default: %(default)s)")
+    args.add_argument("--repeats", type=int, default=3, help="pairs of runs per method; medians (default: %(default)s)")
+    args.add_argument("--methods", help="comma-separated subset of method names (baseline always runs)")
+    opts = args.parse_args(argv)
+    if os.geteuid() != 0:
+        sys.exit("%s needs root (network namespaces)" % NAME)
+    seconds = 1 if opts.quick else opts.seconds
+    repeats = 1 if opts.quick else opts.repeats
+    sweep_rates = QUICK_SWEEP_RATES if opts.quick else SWEEP_RATES
+    methods = METHODS
+    if opts.methods:
+        wanted = set(opts.methods.split(","))
+        methods = [METHODS[0]] + [m for m in METHODS[1:] if m.name in wanted]
+    rows = []
+    for method in methods:
+        print("%s ..." % method.name, file=sys.stderr, flush=True)
+        rows.append(measure(method, seconds, sweep_rates, repeats))
+    rows, baseline = summarize(rows)
+    result = {
+        "rows": rows,
+        "baseline": baseline,
+        "seconds": seconds,
+        "repeats": repeats,
+        "sweep_rates": list(sweep_rates),
+        "flows": FLOWS,
+    }
+    result["goals"] = goal_verdicts(rows)
+    os.makedirs(opts.out, exist_ok=True)
+    plots(rows, opts.out)
+    path = common.write_result(opts.out, NAME, result, quick=opts.quick)
+    print(render_markdown(common.read_result(opts.out, NAME)))
+    print("wrote %s" % path, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
