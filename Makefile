@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test emulator clean docs sanity bench
+.PHONY: venv demo test emulator clean docs sanity bench reliability
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench: venv
 	$(PY) benchmarks/modules_bench.py $(BENCH_ARGS)
 	$(PY) benchmarks/agent_soak.py $(BENCH_ARGS)
 	$(PY) benchmarks/report.py
+
+# The reliability and security tests (as root), then docs/reliability.md rewritten with what was tried and
+# the outcome of each (about 2 minutes; RELIABILITY_ARGS=--molecule adds the booted-host run).
+RELIABILITY_ARGS ?=
+reliability: venv
+	$(PY) tools/reliability_report.py $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/output build

@@ -337,6 +337,18 @@ def test_apply_twice_changes_nothing_and_remove_restores(lab, agent):
     assert after == before
     assert agent("remove").stdout.strip() == "unchanged"
     assert agent.status()["matches"] is True  # nothing applied, nothing present
+    assert agent.status()["config_recorded"] is False
+    assert agent("status").stdout.startswith("no config applied")
+
+
+def test_applies_on_a_minimal_host_without_etc_protocols(lab, agent):
+    # Debian minbase has no netbase, hence no /etc/protocols: nft must not be asked to resolve protocol names
+    config_path = agent.write_config(main_config())
+    hide = 'mount --bind /dev/null /etc/protocols && exec "$@"'
+    command = ["unshare", "-m", "sh", "-c", hide, "sh"] + agent.command("apply", "--config", config_path)
+    proc = subprocess.run(command, capture_output=True, text=True, env=agent.env(), check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert agent.status()["matches"] is True
 
 
 def test_changed_config_replaces_and_drops_what_is_gone(lab, agent):

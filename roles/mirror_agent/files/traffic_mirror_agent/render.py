@@ -346,15 +346,16 @@ class _Ruleset(object):
         ports = _family_chain(hook, family, key, "x")
         # port-based exclusions, entered only by UDP and ICMP packets (they accept: evaluation done)
         self.chain(ports, [(comment, text, None) for comment, text in port_based])
+        # protocol numbers, not names: nft resolves names through /etc/protocols, which minimal hosts lack
         if family == 4:
             first = [
                 ("tma|fragments", "meta protocol ip ip frag-off & 0x1fff != 0 goto %s" % fragments, None),
-                ("tma|path|ports", "meta l4proto { udp, icmp } jump %s" % ports, None),
+                ("tma|path|ports", "meta l4proto { 17, 1 } jump %s" % ports, None),
             ]
         else:
             first = [
                 ("tma|fragments", "meta protocol ip6 frag frag-off != 0 goto %s" % fragments, None),
-                ("tma|path|ports", "meta l4proto { udp, ipv6-icmp } jump %s" % ports, None),
+                ("tma|path|ports", "meta l4proto { 17, 58 } jump %s" % ports, None),
             ]
         for chain, first_fragment in ((whole, True), (fragments, False)):
             rules = list(first) if first_fragment else []

@@ -53,8 +53,18 @@ def _drain(sock):
         pass
 
 
+class Reconciled(object):
+    """What the last reconcile did: the interfaces it applied to (``marker``)
+    and the failure it logged (``error``), so each change is logged once."""
+
+    def __init__(self, marker=None, error=None):
+        self.marker = marker
+        self.error = error
+
+
 def reconcile(config, last):
-    """Apply ``config`` limited to the interfaces present. Returns the new 'last' marker."""
+    """Apply ``config`` limited to the interfaces present. Returns the new Reconciled."""
+    last = last or Reconciled()
     all_links = kernel.links()
     present = {s.network_interface for s in config.sessions if s.network_interface in all_links}
     effective = config.only_interfaces(present)
@@ -65,25 +75,27 @@ def reconcile(config, last):
         with kernel.exclusive():
             changed = kernel.apply_plan(plan)
     except kernel.AgentError as exc:
-        if marker != last:
+        # a failure is logged when it is new or different, not at every poll
+        if str(exc) != last.error:
             log("apply failed (will retry): %s" % exc)
-        return last
+        return Reconciled(last.marker, str(exc))
     kernel.save_state(config)
-    if marker != last:
+    if marker != last.marker:
         for warning in kernel.offload_warnings(effective):
             log("warning: %s" % warning)
-    if changed or marker != last:
+    if changed or marker != last.marker or last.error:
         missing = sorted({s.network_interface for s in config.sessions} - present)
         log(
-            "applied: %d session(s) on %s%s%s"
+            "applied: %d session(s) on %s%s%s%s"
             % (
                 len(effective.sessions),
                 ", ".join(sorted(present)) or "no interface",
                 ("; waiting for %s" % ", ".join(missing)) if missing else "",
                 ("; fixed: %s" % "; ".join(changed[:5])) if changed else "",
+                "; recovered from the failure above" if last.error else "",
             )
         )
-    return marker
+    return Reconciled(marker)
 
 
 def run(config_path, poll_interval=5.0):
@@ -109,8 +121,7 @@ def run(config_path, poll_interval=5.0):
     signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
     sock = _netlink_socket()
     log("starting (pid %d), config %s" % (os.getpid(), config_path))
-    last = None
-    last = reconcile(config, last)
+    last = reconcile(config, None)
     next_check = time.monotonic() + poll_interval
     while not flags["stop"]:
         if flags["reload"]:
@@ -121,7 +132,7 @@ def run(config_path, poll_interval=5.0):
                 log("SIGHUP: invalid config kept out, still running the previous one: %s" % exc)
             else:
                 config = new
-                last = None
+                last = Reconciled()
                 log("SIGHUP: config reloaded")
                 last = reconcile(config, last)
             continue

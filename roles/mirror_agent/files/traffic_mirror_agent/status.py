@@ -13,6 +13,7 @@ def report(config):
     table = kernel.read_table()
     all_links = kernel.links()
     result = {"applied": table is not None or bool(kernel.agent_links(all_links)), "sessions": [], "excluded": {}}
+    result["config_recorded"] = config is not None
     if config is None:
         result["matches"] = table is None and not kernel.agent_links(all_links)
         result["problems"] = [] if result["matches"] else ["agent objects exist but no applied config is recorded"]
@@ -91,6 +92,9 @@ def report(config):
 
 def format_text(data):
     lines = []
+    if not data.get("config_recorded", True):
+        # say so: "matches" would read as if a config had been applied
+        lines.append("no config applied (none recorded in the state directory)")
     lines.append("kernel matches config: %s" % ("yes" if data["matches"] else "NO"))
     for problem in data.get("problems", []):
         lines.append("  problem: %s" % problem)

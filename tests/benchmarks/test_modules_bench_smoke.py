@@ -1,0 +1,100 @@
+"""benchmarks/modules_bench.py --quick: the real modules run by ansible-playbook against the offline endpoint,
+and the result has the shape docs/performance.md is built from, with figures that make sense."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import modules_bench  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("modules_bench")
+    modules_bench.main(["--quick", "--out", str(out)])
+    return out, json.loads((out / "modules_bench.json").read_text())
+
+
+def rows(result, module):
+    return {r["operation"]: r for r in result["calls"] if r["module"] == module}
+
+
+def test_result_names_the_benchmark_and_the_machine(quick_run):
+    _, result = quick_run
+    assert result["benchmark"] == "modules_bench"
+    assert result["quick"] is True
+    assert result["machine"]["cores"] >= 1
+    assert result["startup"]["seconds"] > 0 and result["startup"]["cpu_seconds"] > 0
+
+
+@pytest.mark.parametrize("module", ["session", "filter", "target", "amazon.aws sg"])
+def test_every_operation_reached_the_endpoint_and_a_no_op_writes_nothing(quick_run, module):
+    _, result = quick_run
+    ops = rows(result, module)
+    assert set(modules_bench.CORE_OPS) <= set(ops)
+    for op in ops.values():
+        assert op["total"] > 0 and op["errors"] == [], op
+        assert op["total"] == sum(op["calls"].values())
+    assert ops["no-op"]["changed"] is False
+    assert ops["no-op"]["writes"] == ops["no-op"]["dry_run_writes"] == 0
+    for op in ("create", "modify", "tag change", "delete"):
+        assert ops[op]["changed"] is True and ops[op]["writes"] >= 1, ops[op]
+
+
+def test_session_operations_make_the_calls_the_module_promises(quick_run):
+    _, result = quick_run
+    ops = rows(result, "session")
+    assert ops["no-op"]["calls"] == {"DescribeTrafficMirrorSessions": 1}
+    assert ops["create"]["calls"] == {"DescribeTrafficMirrorSessions": 1, "CreateTrafficMirrorSession": 1}
+    assert ops["modify"]["calls"] == {"DescribeTrafficMirrorSessions": 1, "ModifyTrafficMirrorSession": 1}
+    checked = [op for op in ops.values() if op["check_mode"]]
+    assert len(checked) == 3
+    for op in checked:
+        assert op["changed"] is True and op["writes"] == 0 and op["dry_run_writes"] >= 1, op
+
+
+def test_convergence_creates_every_item_then_changes_none(quick_run):
+    _, result = quick_run
+    conv = result["convergence"]
+    assert set(conv["runs"]) == {modules_bench.SESSION, modules_bench.SECURITY_GROUP, modules_bench.KEY_PAIR}
+    for module, runs in conv["runs"].items():
+        assert runs["create"]["changed"] == runs["create"]["items"] == conv["count"], module
+        assert runs["no change"]["changed"] == 0 and runs["no change"]["failed"] == 0, module
+        assert runs["no change"]["writes"] == 0, module
+        assert runs["create"]["seconds"] > 0 and runs["create"]["total"] > 0
+    assert conv["runs"][modules_bench.SESSION]["no change"]["calls"] == {"DescribeTrafficMirrorSessions": conv["count"]}
+    for ratios in conv["ratio_ours_to_theirs"].values():
+        assert ratios["create"] > 0 and ratios["no change"] > 0
+
+
+def test_info_lists_every_seeded_session_and_measures_its_memory(quick_run):
+    _, result = quick_run
+    info = result["info"]
+    assert info["count"] > 0 and len(info["seed_slice_seconds"]) == 10
+    assert all(listing["sessions"] == info["count"] for listing in info["boto3"])
+    module = info["module"]
+    assert module["sessions"] == info["count"] and module["pages"] >= 1
+    assert set(module["calls"]) == {"DescribeTrafficMirrorSessions"}
+    assert 10 < module["module_max_rss_mib"] <= module["tree_max_rss_mib"] < 4096
+    assert 0 < module["module_seconds"] < module["playbook_seconds"]
+
+
+def test_markdown_has_the_tables_and_links_the_plots_it_wrote(quick_run):
+    out, result = quick_run
+    text = modules_bench.render_markdown(result)
+    assert text.startswith("## Modules")
+    assert "QUICK SMOKE RUN" in text
+    assert text.count("| operation | changed |") == 4
+    assert "| module | run | wall s |" in text
+    assert "| listing | seconds | Describe pages |" in text
+    images = ["calls", "convergence", "info"]
+    for image in ("modules_bench_%s.png" % name for name in images):
+        assert "](performance/%s)" % image in text
+        assert (out / image).read_bytes().startswith(PNG_MAGIC)
