@@ -214,7 +214,9 @@ def test_render_is_deterministic_and_names_every_object():
         assert plan.ruleset.index("jump s1_in%d_eth0" % family) < plan.ruleset.index("jump s2_in%d_eth0" % family)
     # each packet meets the rules of its own family only; TCP skips the UDP/ICMP exclusions
     assert "meta protocol vmap { ip : goto in4_eth0, ip6 : goto in6_eth0 }" in plan.ruleset
-    assert "meta l4proto { 17, 1 } jump in4x_eth0" in plan.ruleset
+    assert "meta l4proto @udp_icmp4 jump in4x_eth0" in plan.ruleset
+    # shared sets are declared once per table, not as a set literal in every rule
+    assert plan.ruleset.count("set dhcp_ports4 {") == 1 and "{ 67, 68 }" not in plan.ruleset.split("chain in_eth0")[1]
     assert 'counter dup to "%s" accept comment "tma|web|ingress|10"' % plan.session_devices["web"] in plan.ruleset
 
 

@@ -178,6 +178,25 @@ def _addr_set(addresses):
     return "{ %s }" % ", ".join(addresses)
 
 
+def named_sets():
+    """The sets every interface's rules share, declared once per table: an
+    anonymous set literal in a rule is a kernel set object of its own, and
+    thousands of them make ``nft -f`` ten times slower at 100 interfaces
+    (docs/performance.md). Protocols are numbers: nft resolves names through
+    /etc/protocols, which minimal hosts lack."""
+    return [
+        ("icmp_errors4", "icmp_type", ICMP_ERRORS),
+        ("icmp_errors6", "icmpv6_type", ICMPV6_ERRORS),
+        ("dhcp_ports4", "inet_service", [str(p) for p in DHCP_V4_PORTS]),
+        ("dhcp_ports6", "inet_service", [str(p) for p in DHCP_V6_PORTS]),
+        ("never_mirrored4", "ipv4_addr", NEVER_MIRRORED_V4),
+        ("never_mirrored6", "ipv6_addr", NEVER_MIRRORED_V6),
+        ("udp_icmp4", "inet_proto", ("17", "1")),
+        ("udp_icmp6", "inet_proto", ("17", "58")),
+        ("tcp_udp", "inet_proto", ("6", "17")),
+    ]
+
+
 def _hex(address):
     return "0x" + address.packed.hex()
 
@@ -223,8 +242,8 @@ def _exclusions(targets, family):
             port_based.append(
                 (
                     "tma|x|icmp-about-copies %s" % tag,
-                    "meta protocol ip icmp type { %s } @th,136,8 17 @th,192,32 %s @th,240,16 %d counter accept"
-                    % (", ".join(ICMP_ERRORS), _hex(address), port),
+                    "meta protocol ip icmp type @icmp_errors4 @th,136,8 17 @th,192,32 %s @th,240,16 %d counter accept"
+                    % (_hex(address), port),
                 )
             )
         else:
@@ -238,29 +257,27 @@ def _exclusions(targets, family):
             port_based.append(
                 (
                     "tma|x|icmp-about-copies %s" % tag,
-                    "meta protocol ip6 icmpv6 type { %s } @th,112,8 17 @th,256,128 %s @th,400,16 %d counter accept"
-                    % (", ".join(ICMPV6_ERRORS), _hex(address), port),
+                    "meta protocol ip6 icmpv6 type @icmp_errors6 @th,112,8 17 @th,256,128 %s @th,400,16 %d "
+                    "counter accept" % (_hex(address), port),
                 )
             )
     if family == 4:
-        ports = ", ".join(str(p) for p in DHCP_V4_PORTS)
         port_based += [
-            ("tma|x|dhcp", "meta protocol ip udp sport { %s } counter accept" % ports),
-            ("tma|x|dhcp", "meta protocol ip udp dport { %s } counter accept" % ports),
+            ("tma|x|dhcp", "meta protocol ip udp sport @dhcp_ports4 counter accept"),
+            ("tma|x|dhcp", "meta protocol ip udp dport @dhcp_ports4 counter accept"),
         ]
         address_based = [
-            ("tma|x|metadata", "meta protocol ip ip daddr %s counter return" % _addr_set(NEVER_MIRRORED_V4)),
-            ("tma|x|metadata", "meta protocol ip ip saddr %s counter return" % _addr_set(NEVER_MIRRORED_V4)),
+            ("tma|x|metadata", "meta protocol ip ip daddr @never_mirrored4 counter return"),
+            ("tma|x|metadata", "meta protocol ip ip saddr @never_mirrored4 counter return"),
         ]
     else:
-        ports = ", ".join(str(p) for p in DHCP_V6_PORTS)
         port_based += [
-            ("tma|x|dhcpv6", "meta protocol ip6 udp sport { %s } counter accept" % ports),
-            ("tma|x|dhcpv6", "meta protocol ip6 udp dport { %s } counter accept" % ports),
+            ("tma|x|dhcpv6", "meta protocol ip6 udp sport @dhcp_ports6 counter accept"),
+            ("tma|x|dhcpv6", "meta protocol ip6 udp dport @dhcp_ports6 counter accept"),
         ]
         address_based = [
-            ("tma|x|metadata", "meta protocol ip6 ip6 daddr %s counter return" % _addr_set(NEVER_MIRRORED_V6)),
-            ("tma|x|metadata", "meta protocol ip6 ip6 saddr %s counter return" % _addr_set(NEVER_MIRRORED_V6)),
+            ("tma|x|metadata", "meta protocol ip6 ip6 daddr @never_mirrored6 counter return"),
+            ("tma|x|metadata", "meta protocol ip6 ip6 saddr @never_mirrored6 counter return"),
         ]
     return port_based, address_based
 
@@ -269,12 +286,12 @@ def _dns_matches(family):
     """(index, match) pairs for Amazon DNS traffic of one family; the index names the rule's comment."""
     if family == 4:
         return [
-            (0, "meta protocol ip ip daddr %s meta l4proto { 6, 17 } th dport 53" % _addr_set(AMAZON_DNS_V4)),
-            (1, "meta protocol ip ip saddr %s meta l4proto { 6, 17 } th sport 53" % _addr_set(AMAZON_DNS_V4)),
+            (0, "meta protocol ip ip daddr %s meta l4proto @tcp_udp th dport 53" % _addr_set(AMAZON_DNS_V4)),
+            (1, "meta protocol ip ip saddr %s meta l4proto @tcp_udp th sport 53" % _addr_set(AMAZON_DNS_V4)),
         ]
     return [
-        (2, "meta protocol ip6 ip6 daddr %s meta l4proto { 6, 17 } th dport 53" % _addr_set(AMAZON_DNS_V6)),
-        (3, "meta protocol ip6 ip6 saddr %s meta l4proto { 6, 17 } th sport 53" % _addr_set(AMAZON_DNS_V6)),
+        (2, "meta protocol ip6 ip6 daddr %s meta l4proto @tcp_udp th dport 53" % _addr_set(AMAZON_DNS_V6)),
+        (3, "meta protocol ip6 ip6 saddr %s meta l4proto @tcp_udp th sport 53" % _addr_set(AMAZON_DNS_V6)),
     ]
 
 
@@ -346,16 +363,15 @@ class _Ruleset(object):
         ports = _family_chain(hook, family, key, "x")
         # port-based exclusions, entered only by UDP and ICMP packets (they accept: evaluation done)
         self.chain(ports, [(comment, text, None) for comment, text in port_based])
-        # protocol numbers, not names: nft resolves names through /etc/protocols, which minimal hosts lack
         if family == 4:
             first = [
                 ("tma|fragments", "meta protocol ip ip frag-off & 0x1fff != 0 goto %s" % fragments, None),
-                ("tma|path|ports", "meta l4proto { 17, 1 } jump %s" % ports, None),
+                ("tma|path|ports", "meta l4proto @udp_icmp4 jump %s" % ports, None),
             ]
         else:
             first = [
                 ("tma|fragments", "meta protocol ip6 frag frag-off != 0 goto %s" % fragments, None),
-                ("tma|path|ports", "meta l4proto { 17, 58 } jump %s" % ports, None),
+                ("tma|path|ports", "meta l4proto @udp_icmp6 jump %s" % ports, None),
             ]
         for chain, first_fragment in ((whole, True), (fragments, False)):
             rules = list(first) if first_fragment else []
@@ -421,6 +437,8 @@ def build_plan(config, underlay_mtus=None):
         "\t\tcounter comment %s" % _quote(state_comment),
         "\t}",
     ]
+    for name, kind, elements in named_sets():
+        text.append("\tset %s {\n\t\ttype %s\n\t\telements = { %s }\n\t}" % (name, kind, ", ".join(elements)))
     text.extend(body)
     text.append("}")
     return Plan(config, devices, "\n".join(text) + "\n", chains, refs, digest, session_devices)
