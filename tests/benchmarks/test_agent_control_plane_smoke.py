@@ -1,0 +1,106 @@
+"""benchmarks/agent_control_plane.py --quick: the real agent CLI in network namespaces; the result has the
+shape docs/performance.md is built from, and a re-apply with no change changes nothing."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import agent_control_plane  # noqa: E402
+
+# As tests/agent: network namespaces need root; CI runs these as root.
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces); CI runs these as root")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("agent_control_plane")
+    agent_control_plane.main(["--quick", "--out", str(out)])
+    return out, json.loads((out / "agent_control_plane.json").read_text())
+
+
+def test_result_names_the_benchmark_the_machine_and_the_sizes(quick_run):
+    result = quick_run[1]
+    assert result["benchmark"] == "agent_control_plane"
+    assert result["quick"] is True
+    assert result["machine"]["cores"] >= 1
+    assert [s["interfaces"] for s in result["sizes"]] == list(agent_control_plane.QUICK_SIZES)
+    for size in result["sizes"]:
+        assert size["sessions"] == size["interfaces"] * 3
+        assert size["repeats"] == agent_control_plane.QUICK_REPEATS
+
+
+def test_apply_makes_one_device_and_filter_per_session_and_rules_grow_with_interfaces(quick_run):
+    result = quick_run[1]
+    rules = []
+    for size in result["sizes"]:
+        objects = size["objects"]
+        assert objects["vxlan_devices"] == objects["truncation_filters"] == size["sessions"], objects
+        assert objects["nft_chains"] > 0 and objects["nft_anonymous_sets"] > 0
+        first = size["apply_first"]["steps"]
+        assert first["nft -f"]["count"] == 1
+        assert first["ip link add"]["count"] == size["sessions"]
+        rules.append(objects["nft_rules"])
+    assert rules == sorted(rules) and rules[0] > 20 * 2 * 3  # 3 sessions x 10 rules x 2 directions, and more
+
+
+def test_reapply_without_change_says_so_and_touches_nothing(quick_run):
+    result = quick_run[1]
+    for size in result["sizes"]:
+        again = size["apply_again"]
+        assert again["reported"] == ["unchanged"]
+        assert again["kernel_untouched"] is True
+        assert not {"nft -f", "ip link add", "tc filter replace"} & set(again["steps"]), again["steps"]
+        assert size["status"]["matches"] is True
+        assert size["remove"]["reported"] == ["changed"] and size["remove"]["left_behind"] == 0
+
+
+def test_times_and_memory_are_measured_and_sane(quick_run):
+    result = quick_run[1]
+    for size in result["sizes"]:
+        for command in agent_control_plane.COMMANDS:
+            figures = size[command]
+            assert 0 < figures["inside_s"] < figures["wall_s"] < 60, (command, figures)
+            assert 5 * 1024 < figures["agent_peak_rss_kib"] < 1024 * 1024, (command, figures)
+            assert figures["agent_cpu_s"] > 0
+        children = size["apply_first"]["child_rss_kib"]
+        # a child's own peak, not the agent's inherited one (the agent is far above 10 MiB, an `ip` far below)
+        assert 0 < children["ip link add"] < 10 * 1024 < size["apply_first"]["agent_peak_rss_kib"], children
+        assert children["nft -f"] > 0
+
+
+def test_whatif_alternatives_were_run_and_agree(quick_run):
+    result = quick_run[1]
+    for size in result["sizes"]:
+        whatif = size["whatif"]
+        anonymous, named = whatif["nft_sets"]["anonymous_sets"], whatif["nft_sets"]["named_sets"]
+        assert anonymous["anonymous_sets"] == size["objects"]["nft_anonymous_sets"]
+        # every set literal but the per-chain verdict maps becomes one of a few named sets
+        assert named["anonymous_sets"] == named["verdict_maps"] == anonymous["verdict_maps"]
+        assert (
+            0 < named["named_sets"] < 12 and named["named_sets"] + named["anonymous_sets"] < anonymous["anonymous_sets"]
+        )
+        assert anonymous["load_s"] > 0 and named["load_s"] > 0
+        assert whatif["tc_reads"]["devices"] == size["sessions"] and whatif["tc_reads"]["same_answers"] is True
+        devices = whatif["devices"]
+        assert devices["devices"] == size["sessions"] and devices["left_behind"] == 0
+        assert devices["create_batch_s"] > 0 and devices["delete_group_s"] > 0
+        assert len(whatif["nft_sets"]["named_literals"]) == named["named_sets"]
+
+
+def test_markdown_has_the_tables_and_links_the_plot_it_wrote(quick_run):
+    out, result = quick_run
+    text = agent_control_plane.render_markdown(result)
+    assert text.startswith("## Agent control plane")
+    assert "QUICK SMOKE RUN" in text
+    assert "| interfaces | sessions | apply, s | re-apply, s |" in text
+    assert "| step at 2 interfaces |" in text
+    assert "](performance/agent_control_plane.png)" in text
+    assert (out / "agent_control_plane.png").read_bytes().startswith(PNG_MAGIC)
