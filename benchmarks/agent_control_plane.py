@@ -21,7 +21,6 @@ instead of a `tc filter show` per device, one `ip -b` batch instead of three
 Needs root (network namespaces), iproute2 and nftables.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -35,7 +34,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "agent"))
 
 import common  # noqa: E402
 import netlab  # noqa: E402
@@ -289,16 +287,6 @@ def count_anonymous_sets(node, key="set"):
     if isinstance(node, list):
         return sum(count_anonymous_sets(value, key) for value in node)
     return 0
-
-
-def agent_source_digest():
-    """A digest of the agent's source: which code these figures are of (the package is edited as we measure)."""
-    package = os.path.join(os.path.dirname(HERE), "roles", "mirror_agent", "files", "traffic_mirror_agent")
-    digest = hashlib.sha256()
-    for name in sorted(n for n in os.listdir(package) if n.endswith(".py")):
-        with open(os.path.join(package, name), "rb") as handle:
-            digest.update(name.encode() + b"\0" + handle.read())
-    return digest.hexdigest()[:16]
 
 
 def agent_devices(lab):
@@ -629,10 +617,10 @@ def plot_steps(ax, size):
 def run(quick, out_dir):
     sizes = QUICK_SIZES if quick else FULL_SIZES
     repeats = QUICK_REPEATS if quick else FULL_REPEATS
-    source_digest = agent_source_digest()
+    source_digest = common.agent_source_digest()
     with tempfile.TemporaryDirectory(prefix="tma-bench-") as workdir:
         results = [measure_size(n, repeats, workdir) for n in sizes]
-    if agent_source_digest() != source_digest:
+    if common.agent_source_digest() != source_digest:
         raise RuntimeError("the agent's source changed while it was measured: run again")
     png = NAME + ".png"
     os.makedirs(out_dir, exist_ok=True)
@@ -942,9 +930,7 @@ def interpretation(result):
 def main(argv=None):
     args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
     result = run(args.quick, args.out)
-    path = common.write_result(args.out, NAME, result, quick=args.quick)
-    print(render_markdown(common.read_result(args.out, NAME)))
-    print("wrote %s" % path)
+    common.publish(args.out, NAME, result, args.quick, render_markdown)
     return 0
 
 

@@ -27,15 +27,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "agent"))
 
 import common  # noqa: E402
+from common import COLLECTOR  # noqa: E402
+from common import SOURCE  # noqa: E402
 from netlab import Agent  # noqa: E402
-from netlab import Lab  # noqa: E402
 from netlab import settle  # noqa: E402
 
 NAME = "agent_dataplane"
-SOURCE, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
 FLOWS = 10
 SERVER_PORT = 5201
 FIRST_CLIENT_PORT = 50000  # iperf3 --cport: stream i uses client port 50000 + i
@@ -113,17 +112,7 @@ READING = (
 
 
 def build_lab():
-    lab = Lab()
-    for role in ("src", "peer", "col"):
-        lab.add_host(role)
-    lab.link("src", "eth0", "peer", "eth0", offloads=False)
-    lab.link("src", "eth1", "col", "eth0", offloads=False)
-    lab.addr("src", "eth0", SOURCE + "/24")
-    lab.addr("peer", "eth0", PEER + "/24")
-    lab.addr("src", "eth1", "198.18.1.1/24")
-    lab.addr("col", "eth0", COLLECTOR + "/24")
-    lab.route("peer", "default", "via", SOURCE)
-    lab.route("col", "default", "via", "198.18.1.1")
+    lab = common.mirror_lab()
     counter = 'table netdev count {\n chain in {\n type filter hook ingress device "eth0" priority 0;\n'
     counter += " udp dport 4789 counter\n }\n}\n"
     lab.run("col", "nft", "-f", "-", input_text=counter)
@@ -636,13 +625,12 @@ def main(argv=None):
         "repeats": repeats,
         "sweep_rates": list(sweep_rates),
         "flows": FLOWS,
+        "agent_source_digest": common.agent_source_digest(),
     }
     result["goals"] = goal_verdicts(rows)
     os.makedirs(opts.out, exist_ok=True)
     plots(rows, opts.out)
-    path = common.write_result(opts.out, NAME, result, quick=opts.quick)
-    print(render_markdown(common.read_result(opts.out, NAME)))
-    print("wrote %s" % path, file=sys.stderr)
+    common.publish(opts.out, NAME, result, opts.quick, render_markdown)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ datagrams that reached the mirrored interface).
 Needs root (network namespaces), iproute2, nftables and ethtool.
 """
 
-import hashlib
 import json
 import os
 import signal
@@ -27,13 +26,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "agent"))
 
 import common  # noqa: E402
 import netlab  # noqa: E402
 
 NAME = "agent_soak"
-SRC, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
+from common import COLLECTOR  # noqa: E402
+from common import SOURCE as SRC  # noqa: E402
+
 PORT = 7777
 MIRRORED_VNI = 501
 POLL_INTERVAL = 1.0
@@ -54,18 +54,8 @@ def counter_table(name, device, match):
 
 
 def build_lab():
-    lab = netlab.Lab()
+    lab = common.mirror_lab(ipv6=False)
     try:
-        for role in ("src", "peer", "col"):
-            lab.add_host(role)
-        lab.link("src", "eth0", "peer", "eth0", ipv6=False)
-        lab.link("src", "eth1", "col", "eth0", ipv6=False)
-        lab.addr("src", "eth0", SRC + "/24")
-        lab.addr("peer", "eth0", PEER + "/24")
-        lab.addr("src", "eth1", "198.18.1.1/24")
-        lab.addr("col", "eth0", COLLECTOR + "/24")
-        lab.route("peer", "default", "via", SRC)
-        lab.route("col", "default", "via", "198.18.1.1")
         # what reached the mirrored interface, and the copies of it the collector got
         expected = "meta protocol ip udp dport %d" % PORT
         lab.run("src", "nft", "-f", "-", input_text=counter_table("soak_expected", "eth0", expected))
@@ -117,16 +107,6 @@ def soak_config(variant):
             },
         ]
     }
-
-
-def agent_source_digest():
-    """A digest of the agent's source: the running agent and the final `status` must be the same code."""
-    package = os.path.join(os.path.dirname(HERE), "roles", "mirror_agent", "files", "traffic_mirror_agent")
-    digest = hashlib.sha256()
-    for name in sorted(n for n in os.listdir(package) if n.endswith(".py")):
-        with open(os.path.join(package, name), "rb") as handle:
-            digest.update(name.encode() + b"\0" + handle.read())
-    return digest.hexdigest()[:16]
 
 
 def counter_packets(lab, role, table):
@@ -385,10 +365,10 @@ def run(quick, out_dir, minutes=None):
     settings = dict(QUICK if quick else FULL)
     if minutes is not None:
         settings["minutes"] = minutes
-    source_digest = agent_source_digest()
+    source_digest = common.agent_source_digest()
     with tempfile.TemporaryDirectory(prefix="tma-soak-") as workdir:
         result = run_soak(settings, workdir)
-    if agent_source_digest() != source_digest:
+    if common.agent_source_digest() != source_digest:
         raise RuntimeError("the agent's source changed during the soak (the final check used other code): run again")
     result["agent_source_digest"] = source_digest
     result["settings"] = dict(settings, poll_interval_s=POLL_INTERVAL, payload_bytes=len(PAYLOAD))
@@ -539,9 +519,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, help="soak duration (default: 10, or 1/3 with --quick)")
     args = parser.parse_args(argv)
     result = run(args.quick, args.out, args.minutes)
-    path = common.write_result(args.out, NAME, result, quick=args.quick)
-    print(render_markdown(common.read_result(args.out, NAME)))
-    print("wrote %s" % path)
+    common.publish(args.out, NAME, result, args.quick, render_markdown)
     return 0
 
 

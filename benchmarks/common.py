@@ -10,14 +10,22 @@ tiny sizes, figures that mean nothing.
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_OUT = os.path.join(ROOT, "docs", "performance")
+AGENT_PACKAGE = os.path.join(ROOT, "roles", "mirror_agent", "files", "traffic_mirror_agent")
+# the agent tests' namespace helpers (netlab) serve the agent benchmarks too
+sys.path.insert(0, os.path.join(ROOT, "tests", "agent"))
+
+# the three hosts of the agent benchmarks: peer -> source (mirrors its eth0) -> collector
+SOURCE, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
 
 
 def parser(description):
@@ -81,6 +89,46 @@ def write_result(out_dir, name, result, quick=False):
     with open(path, "w") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
+    return path
+
+
+def agent_source_digest():
+    """A digest of the agent's source: which code the figures are of (the package is edited as we measure)."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in os.listdir(AGENT_PACKAGE) if n.endswith(".py")):
+        with open(os.path.join(AGENT_PACKAGE, name), "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read())
+    return digest.hexdigest()[:16]
+
+
+def mirror_lab(ipv6=True):
+    """Namespaces peer, src and col: peer reaches src's eth0, src routes to col over eth1; offloads off on
+    every veth (one copy per wire packet). The caller closes it (also on failure)."""
+    import netlab
+
+    lab = netlab.Lab()
+    try:
+        for role in ("src", "peer", "col"):
+            lab.add_host(role)
+        lab.link("src", "eth0", "peer", "eth0", offloads=False, ipv6=ipv6)
+        lab.link("src", "eth1", "col", "eth0", offloads=False, ipv6=ipv6)
+        lab.addr("src", "eth0", SOURCE + "/24")
+        lab.addr("peer", "eth0", PEER + "/24")
+        lab.addr("src", "eth1", "198.18.1.1/24")
+        lab.addr("col", "eth0", COLLECTOR + "/24")
+        lab.route("peer", "default", "via", SOURCE)
+        lab.route("col", "default", "via", "198.18.1.1")
+    except BaseException:
+        lab.close()
+        raise
+    return lab
+
+
+def publish(out_dir, name, result, quick, render_markdown):
+    """Write the result, print its Markdown section (as docs/performance.md will show it); returns the path."""
+    path = write_result(out_dir, name, result, quick=quick)
+    print(render_markdown(read_result(out_dir, name)))
+    print("wrote %s" % path, file=sys.stderr)
     return path
 
 

@@ -839,9 +839,7 @@ def main(argv=None):
         result["info"] = timed(sections, "info", info_at_scale, ansible, endpoint, sizes["info"])
     result["load_average"]["end"] = os.getloadavg()[0]
     plots(result, opts.out)
-    path = common.write_result(opts.out, NAME, result, quick=opts.quick)
-    print(render_markdown(common.read_result(opts.out, NAME)))
-    print("wrote %s" % path, file=sys.stderr)
+    common.publish(opts.out, NAME, result, opts.quick, render_markdown)
     return result
 
 

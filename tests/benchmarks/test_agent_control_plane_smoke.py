@@ -3,15 +3,9 @@ shape docs/performance.md is built from, and a re-apply with no change changes n
 
 import json
 import os
-import sys
-from pathlib import Path
 
+import agent_control_plane
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import agent_control_plane  # noqa: E402
 
 # As tests/agent: network namespaces need root; CI runs these as root.
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces); CI runs these as root")

@@ -4,15 +4,9 @@ section. The figures of a one-second run mean nothing; only their shape and sens
 
 import json
 import os
-import sys
-from pathlib import Path
 
+import agent_dataplane
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import agent_dataplane  # noqa: E402
 
 # As tests/agent: network namespaces need root; CI runs these as root.
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces); CI runs these as root")

@@ -4,15 +4,9 @@ namespaces; the result has the shape docs/performance.md is built from, with fig
 import json
 import math
 import os
-import sys
-from pathlib import Path
 
+import agent_soak
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import agent_soak  # noqa: E402
 
 # As tests/agent: network namespaces need root; CI runs these as root.
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces); CI runs these as root")

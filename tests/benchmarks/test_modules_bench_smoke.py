@@ -2,15 +2,9 @@
 and the result has the shape docs/performance.md is built from, with figures that make sense."""
 
 import json
-import sys
-from pathlib import Path
 
+import modules_bench
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import modules_bench  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
