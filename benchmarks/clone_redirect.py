@@ -2,7 +2,6 @@
 action) that calls bpf_clone_redirect() for every packet. Built with the
 agent's own loader (no compiler)."""
 
-import contextlib
 import os
 import sys
 
@@ -26,24 +25,7 @@ def program(ifindex):
     )
 
 
-@contextlib.contextmanager
 def pinned(ifindex):
-    """Load and pin the program for ``ifindex``; yields the pin path for tc."""
-    fd = bpf.load_code(program(ifindex), "bench_clone")
-    base = bpf.bpffs_mount()
-    mountpoint = None
-    if base is None:
-        mountpoint = base = "/tmp/bench-bpffs-%d" % os.getpid()
-        os.makedirs(base, exist_ok=True)
-        bpf._mount_bpffs(base)
-    path = os.path.join(base, "bench_clone_%d" % os.getpid())
-    try:
-        bpf.pin(fd, path)
-        yield path
-    finally:
-        if os.path.exists(path):
-            os.unlink(path)
-        os.close(fd)
-        if mountpoint:
-            bpf._umount(mountpoint)
-            os.rmdir(mountpoint)
+    """Load and pin the program for ``ifindex`` (the agent's PinnedProgram); a context manager
+    that yields the pin path for tc."""
+    return bpf.PinnedProgram(lambda: bpf.load_code(program(ifindex), "bench_clone"), "bench_clone")

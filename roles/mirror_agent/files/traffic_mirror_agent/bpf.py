@@ -171,26 +171,27 @@ def _umount(path):
 
 
 class PinnedProgram(object):
-    """Context manager: load the program for ``length`` and pin it; yields the
-    path; removes the pin (and a private bpffs mount) on exit. Pins in the
-    host's bpf filesystem when one is mounted and writable, else in a private
-    one mounted for the moment."""
+    """Context manager: load a program with ``load_fd()`` (returns its file
+    descriptor) and pin it as ``<tag>_<pid>``; yields the path; removes the pin
+    (and a private bpffs mount) on exit. Pins in the host's bpf filesystem when
+    one is mounted and writable, else in a private one mounted for the moment."""
 
-    def __init__(self, length, run=None):
-        self.length = length
+    def __init__(self, load_fd, tag):
+        self.load_fd = load_fd
+        self.tag = tag
         self.mountpoint = None
         self.path = None
         self.fd = None
 
     def _pin_in(self, base):
-        path = os.path.join(base, "tma_trunc_%d_%d" % (os.getpid(), self.length))
+        path = os.path.join(base, "%s_%d" % (self.tag, os.getpid()))
         if os.path.exists(path):
             os.unlink(path)
         pin(self.fd, path)
         self.path = path
 
     def __enter__(self):
-        self.fd = load(self.length)
+        self.fd = self.load_fd()
         try:
             base = bpffs_mount()
             try:
@@ -221,3 +222,8 @@ class PinnedProgram(object):
                 pass
             self.mountpoint = None
         return False
+
+
+def pinned_truncation(length):
+    """The truncation program for ``length``, loaded and pinned for ``tc ... object-pinned``."""
+    return PinnedProgram(lambda: load(length), "tma_trunc_%d" % length)

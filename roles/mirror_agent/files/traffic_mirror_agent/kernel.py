@@ -363,7 +363,7 @@ def _create_device(device):
 def attach_truncation(name, length):
     run(["tc", "qdisc", "replace", "dev", name, "clsact"])
     try:
-        with bpf.PinnedProgram(length) as path:
+        with bpf.pinned_truncation(length) as path:
             proc = run(
                 [
                     "tc",
