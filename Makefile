@@ -1,14 +1,18 @@
 # Two commands set up and run everything on a fresh machine:
 #   make demo   - the main job: an example playbook against the offline EC2 endpoint
 #                 (plus the mirroring agent in a local network-namespace lab when run as root)
-#   make test   - every test
+#   make test   - every test (as root: it installs the Debian packages of .ci/apt-packages.txt itself)
+#   make test-quick - only the tests that need neither root nor Debian packages; says what it left out
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 PYTEST_ARGS ?=
+TESTS ?= tests
+PYTEST := $(PY) -m pytest $(TESTS) -p no:cacheprovider -q -rs --durations=15
+COLLECTIONS := build/collections
 
-.PHONY: venv demo test emulator clean docs sanity bench reliability
+.PHONY: venv demo test test-quick test-prerequisites collection emulator clean docs sanity bench reliability
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +26,27 @@ venv: $(VENV)/.installed
 emulator: venv
 	PYTHONPATH=tools $(PY) -m offline_ec2 --host 127.0.0.1 --port $(PORT)
 
-demo: venv
+demo: venv collection
 	$(PY) demo/run_demo.py
 
-test: venv
-	$(PY) -m pytest tests -p no:cacheprovider -q -rs $(PYTEST_ARGS)
+# Root and the Debian packages first (installed here when root on Debian), before any test or the venv.
+test-prerequisites:
+	$(PYTHON) tests/host_prerequisites.py
+
+test: test-prerequisites
+	$(MAKE) --no-print-directory venv
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-quick: venv
+	NETMIRROR_TEST_SCOPE=quick $(PYTEST) $(PYTEST_ARGS)
+
+# This checkout as the installed collection netmirror.traffic_mirror (a symlink), for ansible-doc,
+# ansible-playbook and the examples; prints the one line that points Ansible at it.
+collection: venv
+	@mkdir -p $(COLLECTIONS)/ansible_collections/netmirror
+	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/netmirror/traffic_mirror
+	@echo "The checkout is the collection netmirror.traffic_mirror. To use it (with the venv's ansible):"
+	@echo "  export ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(CURDIR)/$(VENV)/bin:\$$PATH"
 
 # The collection's docsite (antsibull-docs + Sphinx) in build/docsite/site/build/html; make test builds it too.
 # (Outside tests/: pytest would crawl the copies it holds.)

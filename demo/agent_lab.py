@@ -9,6 +9,7 @@ Only addresses of 198.18.0.0/15, only inside namespaces made here.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -97,6 +98,10 @@ def build():
         "nolearning",
     )
     run("ip", "-n", netns("col"), "link", "set", "mirror42", "up")
+    # AWS mirrors each packet on the wire; with segmentation offloads on, the kernel would hand the
+    # agent super-packets (one copy for many packets), and the agent's status warns about that.
+    # A real host turns them off the same way (docs/agent.md).
+    run("ip", "netns", "exec", netns("src"), "ethtool", "-K", "eth0", "tso", "off", "gso", "off", "gro", "off")
 
 
 def destroy():
@@ -139,6 +144,7 @@ def main():
     try:
         build()
         print("\n== Mirroring agent lab: peer -> source (agent) -> collector, VNI {0} ==".format(VNI))
+        print("(segmentation offloads off on the source's eth0, so that each packet is mirrored as one copy)")
         print(agent("apply", state_dir, "--config", str(config_file)).stdout.strip() + " (first apply)")
         print(agent("apply", state_dir, "--config", str(config_file)).stdout.strip() + " (second apply: idempotent)")
         for port in (5001, 5002):
@@ -156,6 +162,7 @@ def main():
         return 1
     finally:
         destroy()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from offline_ec2.testing import OfflineEC2  # noqa: E402
 
 def collections_path():
     """ansible_collections/netmirror/traffic_mirror -> this repository, for ansible-playbook to find."""
-    root = REPO / "tests" / "output" / "collections"
+    root = REPO / "build" / "collections"  # the same link `make collection` makes
     link = root / "ansible_collections" / "netmirror" / "traffic_mirror"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not link.is_symlink():
@@ -37,6 +37,7 @@ def run_playbook(endpoint, built):
         source_eni_id=built["source_eni_ids"][0],
         target_id=built["target_id"],
         filter_id=built["filter_id"],
+        offline_endpoint_requests_url=endpoint.endpoint_url + "/_offline_ec2/requests",
     )
     env = dict(
         os.environ,

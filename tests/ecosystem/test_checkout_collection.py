@@ -1,0 +1,45 @@
+"""The checkout is usable as the collection: `make collection` prints one line to export, and with
+it ansible-doc and ansible-playbook find netmirror.traffic_mirror's modules and playbooks."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def collection_env():
+    completed = subprocess.run(
+        ["make", "--no-print-directory", "collection"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    match = re.search(r"^\s*export ANSIBLE_COLLECTIONS_PATH=(\S+) PATH=(\S+):\$PATH$", completed.stdout, re.M)
+    assert match, completed.stdout
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=match.group(1), PATH=match.group(2) + ":" + os.environ["PATH"])
+    return env
+
+
+def test_ansible_doc_and_playbooks_work_from_the_checkout(tmp_path):
+    env = collection_env()
+    doc = subprocess.run(
+        ["ansible-doc", "netmirror.traffic_mirror.ec2_traffic_mirror_session"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # ansible-doc exits 0 even when it finds nothing: check what it printed.
+    assert "was not found" not in doc.stdout + doc.stderr
+    assert "ec2_traffic_mirror_session" in doc.stdout and "session_number" in doc.stdout, doc.stdout[-2000:]
+    syntax = subprocess.run(
+        ["ansible-playbook", "netmirror.traffic_mirror.audit", "--syntax-check"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
+    assert "playbooks/audit.yml" in syntax.stdout
