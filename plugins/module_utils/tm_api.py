@@ -84,23 +84,27 @@ def iam_action(operation):
     return "ec2:" + "".join(part.capitalize() for part in operation.split("_"))
 
 
+def _fail_aws(module, exception, msg):
+    """fail_json_aws appends ": <the AWS error>"; a message ending in "." would read "...).: An error"."""
+    module.fail_json_aws(exception, msg=msg.rstrip("."))
+
+
 def fail_for_aws_error(module, exception, doing):
     """Fail the task with a message that says what went wrong and what to do about it."""
     code = error_code(exception)
     if code == UNAUTHORIZED:
-        module.fail_json_aws(
-            exception, msg="Not authorized while {0}: {1}".format(doing, _unauthorized_hint(exception))
-        )
+        _fail_aws(module, exception, "Not authorized while {0}: {1}".format(doing, _unauthorized_hint(exception)))
     for kind, codes in NOT_FOUND_CODES.items():
         if code in codes:
-            module.fail_json_aws(
+            _fail_aws(
+                module,
                 exception,
-                msg="Failed while {0}: the {1} does not exist (check the id and the region).".format(doing, kind),
+                "Failed while {0}: the {1} does not exist (check the id and the region).".format(doing, kind),
             )
     advice = ADVICE.get(code)
     if advice:
-        module.fail_json_aws(exception, msg="Failed while {0}: {1}".format(doing, advice))
-    module.fail_json_aws(exception, msg="Failed while {0}".format(doing))
+        _fail_aws(module, exception, "Failed while {0}: {1}".format(doing, advice))
+    _fail_aws(module, exception, "Failed while {0}".format(doing))
 
 
 def _unauthorized_hint(exception):
@@ -143,9 +147,10 @@ def _dry_run(module, client, operation, doing, params):
         if code == DRY_RUN_SUCCEEDED:
             return
         if code == UNAUTHORIZED:
-            module.fail_json_aws(
+            _fail_aws(
+                module,
                 e,
-                msg="Check mode dry run: the credentials are not allowed to perform {0} (while {1}). "
+                "Check mode dry run: the credentials are not allowed to perform {0} (while {1}). "
                 "Add it to the IAM policy, or set check_mode_dry_run=false for an audit with read-only "
                 "credentials.".format(iam_action(operation), doing),
             )

@@ -270,7 +270,8 @@ def test_bad_input_fails_before_any_call(aws, override, message):
 def test_unknown_target_is_a_clear_aws_error(aws):
     result = run(aws, **session_args(aws, traffic_mirror_target_id="tmt-0123456789abcdef0"))
     assert result["failed"]
-    assert "the target does not exist" in result["msg"]
+    assert "the target does not exist (check the id and the region): An error occurred" in result["msg"]
+    assert ".:" not in result["msg"]  # no doubled punctuation before amazon.aws's appended AWS error (#13)
     assert sessions(aws) == []
 
 
