@@ -59,6 +59,7 @@ HOST_TESTS = {
         "root, debootstrap and systemd-nspawn (booted Debian hosts over SSH)",
         ("debootstrap", "systemd-nspawn", "ssh", "ssh-keygen"),
     ),
+    "roles/test_role_refusals.py": ("root (a PID namespace with a plain init)", ("unshare",)),
     "demo/": ("root and network namespaces (the agent lab)", ("ip", "tc", "nft", "ethtool")),
     "security/test_unit_hardening.py": ("systemd-analyze", ("systemd-analyze",)),
 }

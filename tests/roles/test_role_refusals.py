@@ -1,5 +1,7 @@
-"""The roles refuse a host they cannot serve before changing anything. This machine (like CI's)
-has no systemd as PID 1, so it is such a host: the roles run against it with a local connection."""
+"""The roles refuse a host they cannot serve before changing anything. The host here is this machine seen from a
+PID namespace whose PID 1 is a plain init (no systemd), on any machine, systemd or not: ansible-playbook runs
+inside it with a local connection, so the roles' own probe (the service_mgr fact, which reads /proc/1/comm) looks
+at that init. Both with the play's facts and with gather_facts: false (the roles' fact guard gathers them)."""
 
 import json
 import subprocess
@@ -11,7 +13,7 @@ import pytest
 PLAYBOOK = """
 - hosts: localhost
   connection: local
-  gather_facts: true
+  gather_facts: {gather_facts}
   tasks:
     - name: Apply the role
       ansible.builtin.include_role:
@@ -25,30 +27,42 @@ SESSION = {
     "target": {"address": "198.18.0.2"},
     "filter": {"ingress_rules": [], "egress_rules": []},
 }
+# PID 1 of the namespace: starts the command, reaps orphans, exits with the command's status.
+PLAIN_INIT = """#!{python}
+import os, sys
+child = os.fork()
+if child == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+while True:
+    pid, status = os.wait()
+    if pid == child:
+        sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
-def run_role(tmp_path, role, variables):
-    (tmp_path / "play.yml").write_text(PLAYBOOK.format(role=role))
+def run_role(tmp_path, role, variables, gather_facts=True, init=None):
+    (tmp_path / "play.yml").write_text(PLAYBOOK.format(role=role, gather_facts=str(gather_facts).lower()))
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            str(tmp_path / "play.yml"),
-            "-e",
-            "@" + str(tmp_path / "vars.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    command = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        str(tmp_path / "play.yml"),
+        "-e",
+        "@" + str(tmp_path / "vars.json"),
+    ]
+    if init is not None:
+        command = ["unshare", "--pid", "--fork", "--mount-proc", str(init)] + command
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.fixture(scope="module")
-def service_manager():
-    return Path("/proc/1/comm").read_text().strip()
+@pytest.fixture()
+def plain_init(tmp_path):
+    init = tmp_path / "plain-init"  # its name is what /proc/1/comm says in the namespace
+    init.write_text(PLAIN_INIT.format(python=sys.executable))
+    init.chmod(0o755)
+    return init
 
 
+@pytest.mark.parametrize("gather_facts", [True, False])
 @pytest.mark.parametrize(
     "role, variables, installed",
     [
@@ -60,12 +74,12 @@ def service_manager():
         ),
     ],
 )
-def test_a_host_without_systemd_is_refused_unchanged(tmp_path, service_manager, role, variables, installed):
-    if service_manager == "systemd":
-        pytest.skip("this machine runs systemd as PID 1; the refusal needs one that does not (as CI's)")
-    completed = run_role(tmp_path, role, variables)
-    assert completed.returncode != 0
-    assert "does not run systemd" in completed.stdout
+def test_a_host_without_systemd_is_refused_unchanged(tmp_path, plain_init, role, variables, installed, gather_facts):
+    assert not Path(installed).exists(), "%s exists before the run: this machine has the role applied" % installed
+    completed = run_role(tmp_path, role, variables, gather_facts, init=plain_init)
+    assert completed.returncode != 0, completed.stdout[-3000:]
+    assert "does not run systemd (service manager" in completed.stdout, completed.stdout[-3000:] + completed.stderr
+    assert "plain-init" in completed.stdout  # the probe looked at the namespace's PID 1
     assert "changed=0" in completed.stdout
     assert not Path(installed).exists()
 

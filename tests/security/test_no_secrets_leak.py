@@ -425,7 +425,7 @@ def role_rendering():
     """The content of the role's config.json task and its unit template, read from present.yml, so that this test
     renders exactly what the role would install."""
     tasks = yaml.safe_load((ROLE / "tasks" / "present.yml").read_text())
-    config_file = "{{ mirror_agent_config_file }}"
+    config_file = "{{ __mirror_agent_config_file }}"
     config_task = next(t for t in tasks if t.get("ansible.builtin.copy", {}).get("dest") == config_file)
     unit_task = next(t for t in tasks if "ansible.builtin.template" in t)
     return config_task["ansible.builtin.copy"]["content"], unit_task["ansible.builtin.template"]["src"]
