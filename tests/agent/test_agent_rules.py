@@ -6,6 +6,7 @@ import os
 import pytest
 from agent_paths import AGENT_PATH
 from agent_paths import ROOT
+from hypothesis import find
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -217,15 +218,65 @@ def test_reject_in_lower_session_lets_a_higher_one_mirror():
     assert first_mirroring_session([(1, low, "a")], "egress", packet) is None
 
 
-addresses4 = st.builds(ipaddress.IPv4Address, st.integers(0, 2**32 - 1))
+BITS = {4: 32, 6: 128}
 
 
-@settings(max_examples=200, deadline=None)
+def in_cidr(address, cidr):
+    """The oracle, independent of the code under test: Python's ipaddress (host bits allowed, as AWS allows)."""
+    address = ipaddress.ip_address(address)
+    network = ipaddress.ip_network(cidr, strict=False)
+    return address.version == network.version and address in network
+
+
+@st.composite
+def cidr_and_addresses(draw):
+    """A CIDR (its address and prefix drawn on their own, IPv4 or IPv6) and a packet address drawn independently
+    of it: either anywhere in an address family (mostly the CIDR's, sometimes the other), or the CIDR's address
+    with a random run of its low bits flipped, which lands inside or outside depending on the prefix. Membership
+    is never built in: the oracle decides it."""
+    version = draw(st.sampled_from([4, 6]))
+    bits = BITS[version]
+    network = draw(st.integers(0, 2**bits - 1))
+    prefix = draw(st.integers(0, bits))
+    cidr = "%s/%d" % (ipaddress.ip_address(network) if version == 4 else ipaddress.IPv6Address(network), prefix)
+
+    def address():
+        how = draw(st.sampled_from(["anywhere", "near", "near", "other family"]))
+        if how == "anywhere":
+            return (
+                ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))
+                if version == 4
+                else (ipaddress.IPv6Address(draw(st.integers(0, 2**128 - 1))))
+            )
+        if how == "near":
+            flipped = draw(st.integers(0, 2**bits - 1)) >> draw(st.integers(0, bits))
+            return (ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address)(network ^ flipped)
+        other = 6 if version == 4 else 4
+        return (ipaddress.IPv4Address if other == 4 else ipaddress.IPv6Address)(
+            draw(st.integers(0, 2 ** BITS[other] - 1))
+        )
+
+    return cidr, address()
+
+
+@st.composite
+def rule_and_packet_addresses(draw):
+    """Source and destination CIDRs of one family, and a packet's source and destination of one family."""
+    source_cidr, src = draw(cidr_and_addresses())
+    destination_cidr, dst = draw(cidr_and_addresses())
+    if (
+        ipaddress.ip_network(destination_cidr, strict=False).version
+        != ipaddress.ip_network(source_cidr, strict=False).version
+    ):
+        destination_cidr = "::/0" if ":" in source_cidr else "0.0.0.0/0"
+    if dst.version != src.version:
+        dst = ipaddress.ip_address("2001:db8::1" if src.version == 6 else "198.18.0.1")
+    return source_cidr, destination_cidr, src, dst
+
+
+@settings(max_examples=300, deadline=None)
 @given(
-    src=addresses4,
-    dst=addresses4,
-    prefix_s=st.integers(0, 32),
-    prefix_d=st.integers(0, 32),
+    addresses=rule_and_packet_addresses(),
     protocol=st.sampled_from([None, 1, 6, 17, 47]),
     packet_protocol=st.sampled_from([1, 6, 17, 47]),
     sport=st.integers(0, 65535),
@@ -233,11 +284,10 @@ addresses4 = st.builds(ipaddress.IPv4Address, st.integers(0, 2**32 - 1))
     low=st.integers(0, 65535),
     span=st.integers(0, 2000),
 )
-def test_match_is_cidr_membership_and_ranges(
-    src, dst, prefix_s, prefix_d, protocol, packet_protocol, sport, dport, low, span
-):
+def test_match_is_cidr_membership_and_ranges(addresses, protocol, packet_protocol, sport, dport, low, span):
+    source_cidr, destination_cidr, src, dst = addresses
     high = min(65535, low + span)
-    fields = {"source_cidr_block": "%s/%d" % (src, prefix_s), "destination_cidr_block": "%s/%d" % (dst, prefix_d)}
+    fields = {"source_cidr_block": source_cidr, "destination_cidr_block": destination_cidr}
     if protocol is not None:
         fields["protocol"] = protocol
     if protocol in (6, 17):
@@ -250,5 +300,25 @@ def test_match_is_cidr_membership_and_ranges(
         sport if packet_protocol in (6, 17) else None,
         dport if packet_protocol in (6, 17) else None,
     )
-    expected = (protocol is None or protocol == packet_protocol) and (protocol not in (6, 17) or low <= dport <= high)
+    expected = (
+        in_cidr(src, source_cidr)
+        and in_cidr(dst, destination_cidr)
+        and (protocol is None or protocol == packet_protocol)
+        and (protocol not in (6, 17) or low <= dport <= high)
+    )
     assert parsed.matches(packet) == expected
+
+
+@pytest.mark.parametrize("version", [4, 6])
+@pytest.mark.parametrize("member", [True, False])
+def test_the_cidr_strategy_draws_members_and_non_members(version, member):
+    """The property above can fail both ways: its addresses fall inside and outside their CIDR, in both families,
+    with prefixes neither 0 nor full length."""
+    found = find(
+        cidr_and_addresses(),
+        lambda drawn: ipaddress.ip_network(drawn[0], strict=False).version == version
+        and 0 < ipaddress.ip_network(drawn[0], strict=False).prefixlen < BITS[version]
+        and in_cidr(drawn[1], drawn[0]) == member,
+        settings=settings(max_examples=2000, database=None),
+    )
+    assert in_cidr(found[1], found[0]) == member
