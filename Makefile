@@ -12,7 +12,7 @@ TESTS ?= tests
 PYTEST := $(PY) -m pytest $(TESTS) -p no:cacheprovider -q -rs --durations=15
 COLLECTIONS := build/collections
 
-.PHONY: venv demo test test-quick test-prerequisites collection emulator clean docs sanity bench reliability
+.PHONY: venv demo test test-kernels test-quick test-prerequisites collection emulator clean docs sanity bench reliability
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,13 @@ bench: venv
 RELIABILITY_ARGS ?=
 reliability: venv
 	$(PY) tools/reliability_report.py $(RELIABILITY_ARGS)
+
+# The kernel matrix (as root): the agent's kernel tests inside qemu VMs on Debian 11, 12 and 13 kernels and
+# the mirror_agent role applied to them over SSH; writes build/kernel-matrix.json. Images are cached in build/vm.
+KERNEL_ARGS ?=
+test-kernels: test-prerequisites
+	$(MAKE) --no-print-directory venv
+	$(PY) tests/vm/run_matrix.py $(KERNEL_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/output build

@@ -62,6 +62,10 @@ HOST_TESTS = {
     "roles/test_role_refusals.py": ("root (a PID namespace with a plain init)", ("unshare",)),
     "demo/": ("root and network namespaces (the agent lab)", ("ip", "tc", "nft", "ethtool")),
     "security/test_unit_hardening.py": ("systemd-analyze", ("systemd-analyze",)),
+    "vm/": (
+        "root, debootstrap and qemu-system-x86 (a Debian 11 VM)",
+        ("debootstrap", "qemu-system-x86_64", "mkfs.ext4", "ssh", "ssh-keygen"),
+    ),
 }
 
 
