@@ -33,6 +33,9 @@ GUEST_REQUIREMENTS = Path(__file__).resolve().parent / "guest-requirements.txt"
 GUEST_PYLIB = "/opt/netmirror-test-pylib"
 GUEST_REPO = "/root/netmirror"
 TEST_TIMEOUT_S = 1500
+# Not kernel tests: the burst test needs a sender 10x faster than the agent's poll can see, which a TCG guest
+# cannot make ("the sender could not make a burst"); it runs on the host under make test.
+GUEST_DESELECT = ("tests/agent/test_agent_survival.py::test_a_10x_burst_makes_no_loop_and_costs_the_agent_no_cpu",)
 
 
 def guest_pylib_tar():
@@ -94,8 +97,13 @@ def run_guest_tests(labdir, distro, examples, result):
     command = (
         "cd {repo} && PYTHONPATH={pylib} TMA_EQUIVALENCE_EXAMPLES={examples} "
         "python3 -m pytest tests/agent -p no:cacheprovider -q -o junit_family=legacy --junitxml=/tmp/junit.xml "
-        "> /tmp/pytest.log 2>&1; cat /tmp/junit.xml"
-    ).format(repo=GUEST_REPO, pylib=GUEST_PYLIB, examples=examples)
+        "{deselect} > /tmp/pytest.log 2>&1; cat /tmp/junit.xml"
+    ).format(
+        repo=GUEST_REPO,
+        pylib=GUEST_PYLIB,
+        examples=examples,
+        deselect=" ".join("--deselect " + test for test in GUEST_DESELECT),
+    )
     try:
         completed = vmlab.ssh(labdir, address, command, timeout=TEST_TIMEOUT_S)
         counts, failures = junit_counts(completed.stdout)
@@ -117,7 +125,8 @@ def guest_facts(labdir, distro):
     ).format(repo=GUEST_REPO)
     kernel = vmlab.ssh(labdir, address, "uname -r").stdout.strip()
     missing = vmlab.ssh(labdir, address, probe).stdout.strip()
-    return kernel, json.loads(missing or "null")
+    tools = vmlab.ssh(labdir, address, "ip -V; nft --version; python3 --version").stdout.strip().splitlines()
+    return kernel, json.loads(missing or "null"), tools
 
 
 def run_role(distros):
@@ -188,13 +197,14 @@ def main(argv=None):
             address = vmlab.GUEST_ADDRESSES[distro]
             copy_in(labdir, address, pylib, GUEST_PYLIB)
             copy_in(labdir, address, checkout, GUEST_REPO)
-            kernel, missing = guest_facts(labdir, distro)
+            kernel, missing, tools = guest_facts(labdir, distro)
             row = {
                 "kernel": kernel,
                 "distro": distro,
                 # The agent has one data path today; the probe says what it lacks on this kernel.
                 "datapath": "nftables",
                 "missing_features": missing,
+                "tools": tools,
                 "role": "not run",
                 "accelerator": (labdir / "accelerator").read_text(),
                 **timings[distro],
