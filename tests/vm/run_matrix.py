@@ -158,6 +158,7 @@ def run_role(distros):
         check=False,
     )
     output = completed.stdout + completed.stderr
+    ROLE_LOG.parent.mkdir(parents=True, exist_ok=True)
     ROLE_LOG.write_text(output)
     if completed.returncode == 0:
         return {d: "converged" for d in distros}
