@@ -18,7 +18,15 @@ import os
 import struct
 import tempfile
 
+from . import asm
 from . import syscalls
+from .asm import R0
+from .asm import R1
+from .asm import R2
+from .asm import R3
+from .asm import R6
+from .asm import R7
+from .asm import R8
 from .syscalls import BpfError
 
 BPF_PROG_LOAD = 5
@@ -26,14 +34,11 @@ BPF_OBJ_PIN = 6
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_FUNC_SKB_CHANGE_TAIL = 38
 TC_ACT_OK = 0
+SKB_LEN = 0  # offsetof(struct __sk_buff, len)
 # How many bytes beyond the requested length the program may keep when the
 # kernel refuses to cut into the headers it knows.
 MAX_EXTRA = 192
 PROG_NAME_PREFIX = "tma_t"
-
-
-def _insn(code, dst=0, src=0, off=0, imm=0):
-    return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
 
 
 def program(length):
@@ -44,23 +49,23 @@ def program(length):
     copy keeps max(length, the kernel's minimum) bytes. A frame no longer than
     that is left as it is.
     """
-    out = 11
-    insns = [
-        _insn(0xBF, dst=6, src=1),  # 0: r6 = ctx
-        _insn(0x61, dst=7, src=6, off=0),  # 1: r7 = skb->len
-        _insn(0xB7, dst=8, imm=length),  # 2: r8 = length
-        _insn(0xBD, dst=7, src=8, off=out - 4),  # 3: if r7 <= r8 goto out
-        _insn(0xBF, dst=1, src=6),  # 4: r1 = ctx
-        _insn(0xBF, dst=2, src=8),  # 5: r2 = r8
-        _insn(0xB7, dst=3, imm=0),  # 6: r3 = 0 (flags)
-        _insn(0x85, imm=BPF_FUNC_SKB_CHANGE_TAIL),  # 7: call bpf_skb_change_tail
-        _insn(0x15, dst=0, off=out - 9, imm=0),  # 8: if r0 == 0 goto out
-        _insn(0x07, dst=8, imm=1),  # 9: r8 += 1
-        _insn(0xA5, dst=8, off=3 - 11, imm=length + MAX_EXTRA),  # 10: if r8 < length + MAX_EXTRA goto 3
-        _insn(0xB7, dst=0, imm=TC_ACT_OK),  # 11 (out): r0 = TC_ACT_OK
-        _insn(0x95),  # 12: exit
-    ]
-    return b"".join(insns)
+    a = asm.Program()
+    a.mov(R6, R1)  # r6 = ctx (kept across the call)
+    a.ldx(4, R7, R6, SKB_LEN)  # r7 = skb->len
+    a.mov(R8, length)  # r8 = the length to try
+    a.label("try")
+    a.jle(R7, R8, "out")  # no longer than that: leave it
+    a.mov(R1, R6)
+    a.mov(R2, R8)
+    a.mov(R3, 0)  # flags
+    a.call(BPF_FUNC_SKB_CHANGE_TAIL)
+    a.jeq(R0, 0, "out")  # trimmed
+    a.add(R8, 1)  # refused: one byte more
+    a.jlt(R8, length + MAX_EXTRA, "try")
+    a.label("out")
+    a.mov(R0, TC_ACT_OK)
+    a.exit()
+    return a.assemble()
 
 
 def program_name(length):
