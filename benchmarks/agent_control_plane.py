@@ -57,12 +57,12 @@ SHOWN_MEMORY = ("apply_first", "apply_again", "status")
 LABELS = {"apply_first": "apply (first)", "apply_again": "apply again", "status": "status --json", "remove": "remove"}
 
 # Runs the agent CLI in this process (argv[1] = where to write the figures,
-# the rest = the CLI's arguments). kernel.run and the bpf() calls are wrapped
+# the rest = the CLI's arguments). host.run and the bpf() calls are wrapped
 # to time each kind of step; with TMA_BENCH_LAUNCHER set, every child runs
 # under that launcher, which writes the child's peak RSS to TMA_BENCH_RSS_FILE.
 MEASURING_WRAPPER = r"""
 import json, os, sys, time
-from traffic_mirror_agent import bpf, cli, kernel
+from traffic_mirror_agent import bpf, cli, host
 
 STEP_WORDS = {"ip", "tc", "nft", "-f", "link", "route", "qdisc", "filter", "table", "add", "set", "del",
               "delete", "show", "get", "list", "replace", "alias", "up"}
@@ -81,7 +81,7 @@ def child_rss():
     with open(RSS_FILE) as handle:
         return int(handle.read().split()[-1])
 
-real_run = kernel.run
+real_run = host.run
 
 def run(args, check=True, input_text=None):
     start = time.perf_counter()
@@ -100,7 +100,7 @@ def timed(name, function):
             record(name, time.perf_counter() - start)
     return wrapper
 
-kernel.run = run
+host.run = run
 bpf.load = timed("bpf() load", bpf.load)
 bpf.pin = timed("bpf() pin", bpf.pin)
 start = time.perf_counter()

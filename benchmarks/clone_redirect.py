@@ -8,21 +8,23 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "roles", "mirror_agent", "files"))
 
+from traffic_mirror_agent import asm  # noqa: E402
 from traffic_mirror_agent import bpf  # noqa: E402
+from traffic_mirror_agent.asm import R0  # noqa: E402
+from traffic_mirror_agent.asm import R2  # noqa: E402
+from traffic_mirror_agent.asm import R3  # noqa: E402
 
 BPF_FUNC_CLONE_REDIRECT = 13
 
 
 def program(ifindex):
-    return b"".join(
-        [
-            bpf._insn(0xB7, dst=2, imm=ifindex),  # r2 = ifindex (r1 is still the skb)
-            bpf._insn(0xB7, dst=3, imm=0),  # r3 = 0: to the device's egress
-            bpf._insn(0x85, imm=BPF_FUNC_CLONE_REDIRECT),  # call bpf_clone_redirect
-            bpf._insn(0xB7, dst=0, imm=bpf.TC_ACT_OK),  # r0 = TC_ACT_OK: the original goes on
-            bpf._insn(0x95),  # exit
-        ]
-    )
+    a = asm.Program()
+    a.mov(R2, ifindex)  # r1 is still the skb
+    a.mov(R3, 0)  # to the device's egress
+    a.call(BPF_FUNC_CLONE_REDIRECT)
+    a.mov(R0, bpf.TC_ACT_OK)  # the original goes on
+    a.exit()
+    return a.assemble()
 
 
 def pinned(ifindex):

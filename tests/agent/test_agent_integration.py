@@ -439,7 +439,7 @@ def test_feature_probes_find_nothing_missing_here(lab, agent):
             lab.ns("src"),
             sys.executable,
             "-c",
-            "from traffic_mirror_agent import kernel; print(kernel.missing_features())",
+            "from traffic_mirror_agent import features; print(features.missing_features())",
         ],
         capture_output=True,
         text=True,

@@ -13,31 +13,32 @@ refuses, it tries N+1, N+2, ... (a bounded loop), so a copy keeps
 max(N, the kernel's minimum) bytes and is never longer than it was.
 """
 
-import ctypes
 import errno
 import os
-import platform
 import struct
 import tempfile
+
+from . import asm
+from . import syscalls
+from .asm import R0
+from .asm import R1
+from .asm import R2
+from .asm import R3
+from .asm import R6
+from .asm import R7
+from .asm import R8
+from .syscalls import BpfError
 
 BPF_PROG_LOAD = 5
 BPF_OBJ_PIN = 6
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_FUNC_SKB_CHANGE_TAIL = 38
 TC_ACT_OK = 0
-SYSCALL_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351, "riscv64": 280}
+SKB_LEN = 0  # offsetof(struct __sk_buff, len)
 # How many bytes beyond the requested length the program may keep when the
 # kernel refuses to cut into the headers it knows.
 MAX_EXTRA = 192
 PROG_NAME_PREFIX = "tma_t"
-
-
-class BpfError(OSError):
-    pass
-
-
-def _insn(code, dst=0, src=0, off=0, imm=0):
-    return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
 
 
 def program(length):
@@ -48,44 +49,27 @@ def program(length):
     copy keeps max(length, the kernel's minimum) bytes. A frame no longer than
     that is left as it is.
     """
-    out = 11
-    insns = [
-        _insn(0xBF, dst=6, src=1),  # 0: r6 = ctx
-        _insn(0x61, dst=7, src=6, off=0),  # 1: r7 = skb->len
-        _insn(0xB7, dst=8, imm=length),  # 2: r8 = length
-        _insn(0xBD, dst=7, src=8, off=out - 4),  # 3: if r7 <= r8 goto out
-        _insn(0xBF, dst=1, src=6),  # 4: r1 = ctx
-        _insn(0xBF, dst=2, src=8),  # 5: r2 = r8
-        _insn(0xB7, dst=3, imm=0),  # 6: r3 = 0 (flags)
-        _insn(0x85, imm=BPF_FUNC_SKB_CHANGE_TAIL),  # 7: call bpf_skb_change_tail
-        _insn(0x15, dst=0, off=out - 9, imm=0),  # 8: if r0 == 0 goto out
-        _insn(0x07, dst=8, imm=1),  # 9: r8 += 1
-        _insn(0xA5, dst=8, off=3 - 11, imm=length + MAX_EXTRA),  # 10: if r8 < length + MAX_EXTRA goto 3
-        _insn(0xB7, dst=0, imm=TC_ACT_OK),  # 11 (out): r0 = TC_ACT_OK
-        _insn(0x95),  # 12: exit
-    ]
-    return b"".join(insns)
+    a = asm.Program()
+    a.mov(R6, R1)  # r6 = ctx (kept across the call)
+    a.ldx(4, R7, R6, SKB_LEN)  # r7 = skb->len
+    a.mov(R8, length)  # r8 = the length to try
+    a.label("try")
+    a.jle(R7, R8, "out")  # no longer than that: leave it
+    a.mov(R1, R6)
+    a.mov(R2, R8)
+    a.mov(R3, 0)  # flags
+    a.call(BPF_FUNC_SKB_CHANGE_TAIL)
+    a.jeq(R0, 0, "out")  # trimmed
+    a.add(R8, 1)  # refused: one byte more
+    a.jlt(R8, length + MAX_EXTRA, "try")
+    a.label("out")
+    a.mov(R0, TC_ACT_OK)
+    a.exit()
+    return a.assemble()
 
 
 def program_name(length):
     return ("%s%d" % (PROG_NAME_PREFIX, length))[:15]
-
-
-def _syscall_number():
-    number = SYSCALL_BPF.get(platform.machine())
-    if number is None:
-        raise BpfError(errno.ENOSYS, "bpf() system call number unknown for %s" % platform.machine())
-    return number
-
-
-def _bpf(cmd, attr):
-    libc = ctypes.CDLL(None, use_errno=True)
-    buf = ctypes.create_string_buffer(bytes(attr), len(attr))
-    result = libc.syscall(ctypes.c_long(_syscall_number()), ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr)))
-    if result < 0:
-        err = ctypes.get_errno()
-        raise BpfError(err, os.strerror(err))
-    return result
 
 
 def load(length):
@@ -94,55 +78,67 @@ def load(length):
 
 
 def load_code(code, name):
-    """Load eBPF instructions ``code`` as a cls_bpf program called ``name``; returns its fd."""
-    insns = ctypes.create_string_buffer(code, len(code))
-    license_ = ctypes.create_string_buffer(b"GPL")
+    """Load eBPF instructions ``code`` as a cls_bpf program called ``name``; returns its fd.
+    A rejection raises BpfError with the verifier's log (``.log``)."""
+    syscalls.native_little_endian()
     name = name.encode("ascii")[:15]
 
-    def attempt(log_level, log):
+    def attempt(log_size):
+        keep = syscalls.Buffers()
+        log, log_addr = keep.zeros(log_size) if log_size else (None, 0)
         attr = bytearray(128)
         struct.pack_into(
-            "<IIQQIIQII16s",
+            "=IIQQIIQII16s",
             attr,
             0,
             BPF_PROG_TYPE_SCHED_CLS,
             len(code) // 8,
-            ctypes.addressof(insns),
-            ctypes.addressof(license_),
-            log_level,
-            len(log) if log is not None else 0,
-            ctypes.addressof(log) if log is not None else 0,
+            keep.bytes_at(code),
+            keep.bytes_at(b"GPL\0"),
+            1 if log_size else 0,
+            log_size,
+            log_addr,
             0,
             0,
             name,
         )
-        return _bpf(BPF_PROG_LOAD, attr)
-
-    try:
-        return attempt(0, None)
-    except BpfError as exc:
-        if exc.errno == errno.EPERM:
-            raise BpfError(
-                exc.errno,
-                "loading an eBPF program is not permitted (needs CAP_BPF/CAP_SYS_ADMIN and the bpf() system call)",
-            ) from None
-        # again with the verifier's log (its last lines say why)
-        log = ctypes.create_string_buffer(1 << 20)
         try:
-            os.close(attempt(1, log))
-        except BpfError:
-            pass
-        detail = log.value.decode("utf-8", "replace").strip()
+            return syscalls.bpf(BPF_PROG_LOAD, attr), None
+        except BpfError as exc:
+            return exc, (log.value.decode("utf-8", "replace").strip() if log is not None else "")
+
+    fd, _ = attempt(0)
+    if not isinstance(fd, BpfError):
+        return fd
+    exc = fd
+    if exc.errno == errno.EPERM:
         raise BpfError(
-            exc.errno, "eBPF program load failed: %s%s" % (exc.strerror, (": " + detail[-500:]) if detail else "")
+            exc.errno,
+            "loading an eBPF program is not permitted (needs CAP_BPF/CAP_SYS_ADMIN and the bpf() system call)",
         ) from None
+    # again with the verifier's log, which says why
+    again, detail = attempt(1 << 22)
+    if not isinstance(again, BpfError):
+        os.close(again)
+        detail = ""
+    error = BpfError(exc.errno, "eBPF program load failed: %s%s" % (exc.strerror, verifier_summary(detail)))
+    error.log = detail
+    raise error
+
+
+def verifier_summary(log, lines=6):
+    """The first lines of a verifier log (they name the instruction and the reason), for a message."""
+    if not log:
+        return ""
+    kept = [line for line in log.splitlines() if line.strip()][:lines]
+    return ": verifier: " + " | ".join(kept)
 
 
 def pin(fd, path):
-    path_buf = ctypes.create_string_buffer(path.encode("utf-8"))
+    keep = syscalls.Buffers()
     attr = bytearray(16)
-    struct.pack_into("<QI", attr, 0, ctypes.addressof(path_buf), fd)
-    _bpf(BPF_OBJ_PIN, attr)
+    struct.pack_into("=QI", attr, 0, keep.bytes_at(path.encode("utf-8") + b"\0"), fd)
+    syscalls.bpf(BPF_OBJ_PIN, attr)
 
 
 def bpffs_mount():
@@ -156,18 +152,6 @@ def bpffs_mount():
     except OSError:
         pass
     return None
-
-
-def _mount_bpffs(path):
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.mount(b"bpf", path.encode("utf-8"), b"bpf", 0, None) != 0:
-        err = ctypes.get_errno()
-        raise BpfError(err, "mounting a bpf filesystem on %s: %s" % (path, os.strerror(err)))
-
-
-def _umount(path):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.umount2(path.encode("utf-8"), 2)  # MNT_DETACH
 
 
 class PinnedProgram(object):
@@ -200,7 +184,7 @@ class PinnedProgram(object):
                 self._pin_in(base)
             except OSError:
                 self.mountpoint = tempfile.mkdtemp(prefix="tma-bpffs-")
-                _mount_bpffs(self.mountpoint)
+                syscalls.mount_bpffs(self.mountpoint)
                 self._pin_in(self.mountpoint)
         except BaseException:
             self.__exit__()
@@ -215,7 +199,7 @@ class PinnedProgram(object):
             os.close(self.fd)
             self.fd = None
         if self.mountpoint:
-            _umount(self.mountpoint)
+            syscalls.umount(self.mountpoint)
             try:
                 os.rmdir(self.mountpoint)
             except OSError:

@@ -4,13 +4,16 @@ import argparse
 import json
 import sys
 
-from . import kernel
+from . import apply
+from . import host
 from . import probe
 from . import service
+from . import state
 from . import status
 from .config import ConfigError
 from .config import load_config
 from .config import parse_config
+from .errors import AgentError
 from .render import build_plan
 
 EXIT_OK = 0
@@ -26,8 +29,8 @@ def _warn(warnings):
 def cmd_render(args):
     config = load_config(args.config)
     try:
-        mtus = kernel.host_mtus(config, strict=False)
-    except kernel.AgentError:
+        mtus = host.host_mtus(config, strict=False)
+    except AgentError:
         mtus = {}
     plan = build_plan(config, mtus)
     print("# vxlan devices")
@@ -40,12 +43,12 @@ def cmd_render(args):
 
 def cmd_apply(args):
     config = load_config(args.config)
-    mtus = kernel.check_host(config)
+    mtus = host.check_host(config)
     plan = build_plan(config, mtus)
-    with kernel.exclusive():
-        changed = kernel.apply_plan(plan)
-        kernel.save_state(config)
-    _warn(kernel.offload_warnings(config))
+    with state.exclusive():
+        changed = apply.apply_plan(plan)
+        state.save_state(config)
+    _warn(host.offload_warnings(config))
     print("changed" if changed else "unchanged")
     return EXIT_OK
 
@@ -54,7 +57,7 @@ def cmd_status(args):
     if args.config:
         config = load_config(args.config)
     else:
-        saved = kernel.load_state()
+        saved = state.load_state()
         config = parse_config(saved) if saved is not None else None
     data = status.report(config)
     if args.json:
@@ -78,17 +81,17 @@ def cmd_check(args):
         return EXIT_OK
     missing = probe.missing_features()
     if missing:
-        raise kernel.AgentError("this host lacks %s" % "; ".join(missing))
-    kernel.check_host(config)
-    _warn(kernel.offload_warnings(config))
+        raise AgentError("this host lacks %s" % "; ".join(missing))
+    host.check_host(config)
+    _warn(host.offload_warnings(config))
     print("ok: this host can apply the config (%d session(s))" % len(config.sessions))
     return EXIT_OK
 
 
 def cmd_remove(args):
-    with kernel.exclusive():
-        changed = kernel.remove_all()
-        kernel.clear_state()
+    with state.exclusive():
+        changed = apply.remove_all()
+        state.clear_state()
     print("changed" if changed else "unchanged")
     return EXIT_OK
 
@@ -136,6 +139,6 @@ def main(argv=None):
     except ConfigError as exc:
         sys.stderr.write("traffic_mirror_agent: invalid config: %s\n" % exc)
         return EXIT_CONFIG
-    except kernel.AgentError as exc:
+    except AgentError as exc:
         sys.stderr.write("traffic_mirror_agent: %s\n" % exc)
         return EXIT_ERROR

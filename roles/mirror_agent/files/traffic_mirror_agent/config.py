@@ -3,7 +3,7 @@
 The filter rules are validated by the shared rule model (rules.py, a symlink
 to plugins/module_utils/mirror_rules.py). Everything here is pure: no kernel
 access. Checks that need the host (interface exists, target reachable) live
-in kernel.py.
+in host.py.
 """
 
 import ipaddress

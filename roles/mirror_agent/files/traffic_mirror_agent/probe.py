@@ -8,22 +8,22 @@ a clsact qdisc with the cls_bpf truncation program (the bpf() system call,
 the verifier accepting bpf_skb_change_tail, pinning in a bpf filesystem).
 """
 
-import ctypes
 import json
 import os
 
-from . import kernel
-
-CLONE_NEWNET = 0x40000000
+from . import apply
+from . import features
+from . import host
+from . import syscalls
+from .errors import AgentError
 
 
 def _probe_here():
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        return ["a private network namespace for the checks (unshare: %s; run as root)" % os.strerror(err)]
-    missing = kernel.missing_features()
-    proc = kernel.run(
+    err = syscalls.unshare_netns()
+    if err:
+        return ["a private network namespace for the checks (unshare: %s; run as root)" % err]
+    missing = features.missing_features()
+    proc = host.run(
         ["ip", "link", "add", "tmaprobe", "type", "vxlan", "id", "1", "remote", "198.18.0.1", "dstport", "4789"],
         check=False,
     )
@@ -31,9 +31,9 @@ def _probe_here():
         missing.append("the vxlan driver (CONFIG_VXLAN): %s" % proc.stderr.strip())
         return missing
     try:
-        kernel.run(["ip", "link", "set", "dev", "tmaprobe", "up"])
-        kernel.attach_truncation("tmaprobe", 64)
-    except kernel.AgentError as exc:
+        host.run(["ip", "link", "set", "dev", "tmaprobe", "up"])
+        apply.attach_truncation("tmaprobe", 64)
+    except AgentError as exc:
         missing.append(str(exc))
     return missing
 

@@ -24,14 +24,14 @@ Every rule carries a comment ``tma|<session>|<direction>|<rule>`` that status
 uses to find its counter.
 """
 
-import hashlib
 import re
 
-from .config import DEVICE_PREFIX
+from .vxlan import Device
+from .vxlan import describe_step
+from .vxlan import short_hash as _short_hash
 
 TABLE = "traffic_mirror_agent"
 FAMILY = "netdev"
-ALIAS_PREFIX = "traffic_mirror_agent"
 HOOK_PRIORITY = 0
 VXLAN_OVERHEAD = {4: 20 + 8 + 8, 6: 40 + 8 + 8}  # outer IP + UDP + VXLAN; the inner Ethernet header is the copy's own
 
@@ -47,70 +47,12 @@ ICMP_ERRORS = ("destination-unreachable", "source-quench", "time-exceeded", "par
 ICMPV6_ERRORS = ("destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem")
 
 
-def _short_hash(text, length=10):
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
-
-
 def chain_key(interface):
     """A chain-name-safe key for an interface name."""
     safe = re.sub(r"[^A-Za-z0-9_]", "_", interface)
     if safe != interface:
         safe = "%s_%s" % (safe, _short_hash(interface, 6))
     return safe
-
-
-class Device(object):
-    """A vxlan device the agent creates for one or more sessions."""
-
-    __slots__ = ("name", "vni", "address", "port", "copy_length", "sessions")
-
-    def __init__(self, vni, address, port, copy_length):
-        self.vni = vni
-        self.address = address
-        self.port = port
-        self.copy_length = copy_length
-        self.sessions = []
-        # The kernel allows one vxlan device per (VNI, port, address family): that
-        # is the device's identity; target and copy length can change in place.
-        spec = "%d/%d/ipv%d" % (vni, port, address.version)
-        self.name = DEVICE_PREFIX + _short_hash(spec, 10)
-
-    @property
-    def alias(self):
-        return "%s vni=%d target=%s:%d length=%s" % (
-            ALIAS_PREFIX,
-            self.vni,
-            self.address,
-            self.port,
-            self.copy_length or "full",
-        )
-
-    def create_args(self):
-        """``ip link add`` arguments."""
-        return [
-            "link",
-            "add",
-            self.name,
-            "type",
-            "vxlan",
-            "id",
-            str(self.vni),
-            "remote",
-            str(self.address),
-            "dstport",
-            str(self.port),
-            "nolearning",
-        ]
-
-    def to_dict(self):
-        return {
-            "name": self.name,
-            "vni": self.vni,
-            "target": str(self.address),
-            "port": self.port,
-            "copy_length": self.copy_length,
-            "sessions": list(self.sessions),
-        }
 
 
 class RuleRef(object):
@@ -147,16 +89,7 @@ class Plan(object):
         """Shell-like lines for the device part (for render)."""
         lines = []
         for device in sorted(self.devices.values(), key=lambda d: d.name):
-            lines.append("ip %s" % " ".join(device.create_args()))
-            lines.append("ip link set dev %s alias %r" % (device.name, device.alias))
-            lines.append("sysctl -w net.ipv6.conf.%s.disable_ipv6=1" % device.name)
-            lines.append("ip link set dev %s arp off up" % device.name)
-            if device.copy_length:
-                lines.append(
-                    "tc qdisc add dev %s clsact; "
-                    "tc filter add dev %s egress bpf da object-pinned <truncate to %d bytes>"
-                    % (device.name, device.name, device.copy_length)
-                )
+            lines.extend(describe_step(device, step) for step in device.setup_steps())
         return lines
 
 

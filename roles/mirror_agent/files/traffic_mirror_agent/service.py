@@ -16,9 +16,12 @@ import socket
 import sys
 import time
 
-from . import kernel
+from . import apply
+from . import host
+from . import state
 from .config import ConfigError
 from .config import load_config
+from .errors import AgentError
 from .render import build_plan
 
 RTMGRP_LINK = 0x1
@@ -65,23 +68,23 @@ class Reconciled(object):
 def reconcile(config, last):
     """Apply ``config`` limited to the interfaces present. Returns the new Reconciled."""
     last = last or Reconciled()
-    all_links = kernel.links()
+    all_links = host.links()
     present = {s.network_interface for s in config.sessions if s.network_interface in all_links}
     effective = config.only_interfaces(present)
     marker = tuple(sorted(present))
     try:
-        mtus = kernel.check_host(effective, all_links)
+        mtus = host.check_host(effective, all_links)
         plan = build_plan(effective, mtus)
-        with kernel.exclusive():
-            changed = kernel.apply_plan(plan)
-    except kernel.AgentError as exc:
+        with state.exclusive():
+            changed = apply.apply_plan(plan)
+    except AgentError as exc:
         # a failure is logged when it is new or different, not at every poll
         if str(exc) != last.error:
             log("apply failed (will retry): %s" % exc)
         return Reconciled(last.marker, str(exc))
-    kernel.save_state(config)
+    state.save_state(config)
     if marker != last.marker:
-        for warning in kernel.offload_warnings(effective):
+        for warning in host.offload_warnings(effective):
             log("warning: %s" % warning)
     if changed or marker != last.marker or last.error:
         missing = sorted({s.network_interface for s in config.sessions} - present)
@@ -159,10 +162,10 @@ def run(config_path, poll_interval=5.0):
             next_check = time.monotonic() + poll_interval
     log("stopping: removing the agent's kernel objects")
     try:
-        with kernel.exclusive():
-            kernel.remove_all()
-            kernel.clear_state()
-    except kernel.AgentError as exc:
+        with state.exclusive():
+            apply.remove_all()
+            state.clear_state()
+    except AgentError as exc:
         log("remove failed: %s" % exc)
         return 1
     return 0

@@ -1,6 +1,7 @@
 """Status: per session and rule, packets and bytes mirrored, and drift from the config."""
 
-from . import kernel
+from . import diff
+from . import host
 from .render import build_plan
 
 # The ingress hook sees packets after the Ethernet header was pulled; report
@@ -10,18 +11,19 @@ ETHERNET_HEADER = 14
 
 def report(config):
     """A dict describing the kernel state against ``config`` (None = nothing applied)."""
-    table = kernel.read_table()
-    all_links = kernel.links()
-    result = {"applied": table is not None or bool(kernel.agent_links(all_links)), "sessions": [], "excluded": {}}
+    snapshot = host.snapshot()
+    table = snapshot["table"]
+    all_links = snapshot["links"]
+    result = {"applied": table is not None or bool(host.agent_links(all_links)), "sessions": [], "excluded": {}}
     result["config_recorded"] = config is not None
     if config is None:
-        result["matches"] = table is None and not kernel.agent_links(all_links)
+        result["matches"] = table is None and not host.agent_links(all_links)
         result["problems"] = [] if result["matches"] else ["agent objects exist but no applied config is recorded"]
         result["warnings"] = []
         return result
     present = {s.network_interface for s in config.sessions if s.network_interface in all_links}
-    plan = build_plan(config.only_interfaces(present), kernel.host_mtus(config, strict=False))
-    problems = kernel.compare(plan, table, all_links)
+    plan = build_plan(config.only_interfaces(present), host.host_mtus(config, strict=False))
+    problems = diff.compare(plan, snapshot)
     for session in config.sessions:
         if session.network_interface not in present:
             problems.append(
@@ -30,7 +32,7 @@ def report(config):
             )
     result["problems"] = problems
     result["matches"] = not problems
-    result["warnings"] = kernel.offload_warnings(config, present)
+    result["warnings"] = host.offload_warnings(config, present)
     counters = {}
     if table is not None:
         for entry in table["rules"]:

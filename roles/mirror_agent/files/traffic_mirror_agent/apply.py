@@ -1,0 +1,173 @@
+"""Changing the kernel: apply a Plan atomically, undo on failure, remove everything.
+
+All changes go through ``ip``, ``tc``, ``nft`` and sysctl files; the nftables
+part is one ``nft -f`` transaction (all or nothing). Devices are created before
+the transaction (nothing sends to them until it commits) and deleted after it,
+so a failure at any step leaves the previous mirroring in place.
+"""
+
+import os
+
+from . import bpf
+from . import diff
+from . import host
+from .errors import AgentError
+from .features import feature_error
+from .render import FAMILY
+from .render import TABLE
+
+
+def _write_sysctl(path, value):
+    if os.path.exists(path):  # absent when the kernel has IPv6 off: nothing to disable
+        with open(path, "w") as handle:
+            handle.write(value + "\n")
+
+
+def attach_truncation(name, length):
+    host.run(["tc", "qdisc", "replace", "dev", name, "clsact"])
+    try:
+        with bpf.pinned_truncation(length) as path:
+            proc = host.run(
+                ["tc", "filter", "replace", "dev", name, "egress", "pref", "1", "handle", "1", "bpf", "da"]
+                + ["object-pinned", path],
+                check=False,
+            )
+    except OSError as exc:
+        raise AgentError(
+            "this host cannot truncate copies: %s "
+            "(needs eBPF: the bpf() system call, BPF_PROG_TYPE_SCHED_CLS and bpf_skb_change_tail)" % exc
+        ) from None
+    if proc.returncode != 0:
+        raise AgentError(
+            "this host cannot truncate copies: tc bpf filter (cls_bpf, CONFIG_NET_CLS_BPF, and clsact) failed: %s"
+            % proc.stderr.strip()
+        )
+
+
+def _run_step(device, step):
+    if step[0] == "ip":
+        proc = host.run(["ip"] + step[1], check=False)
+        if proc.returncode == 0:
+            return
+        if step[1][:2] == ["link", "add"]:
+            if "Unknown device type" in proc.stderr or "not supported" in proc.stderr.lower():
+                raise AgentError("this host lacks the vxlan driver (CONFIG_VXLAN): %s" % proc.stderr.strip())
+            raise AgentError(
+                "creating vxlan device %s (%s) failed: %s" % (device.name, device.alias, proc.stderr.strip())
+            )
+        raise AgentError("ip %s failed: %s" % (" ".join(step[1][:4]), proc.stderr.strip()))
+    if step[0] == "sysctl":
+        _write_sysctl(step[1], step[2])
+    else:
+        attach_truncation(device.name, step[1])
+
+
+def create_device(device):
+    steps = device.setup_steps()
+    _run_step(device, steps[0])
+    try:
+        for step in steps[1:]:
+            _run_step(device, step)
+    except Exception:
+        host.run(["ip", "link", "del", device.name], check=False)
+        raise
+
+
+def _remote_of(link):
+    data = link.get("linkinfo", {}).get("info_data", {})
+    return str(data.get("remote", data.get("remote6", "")))
+
+
+def update_device(device, link, undo):
+    """Bring an existing agent device in line with ``device`` in place; record how to undo."""
+    name = device.name
+    remote = _remote_of(link)
+    if remote != str(device.address):
+        host.run(["ip", "link", "set", "dev", name, "type", "vxlan", "remote", str(device.address)])
+        undo.append(["ip", "link", "set", "dev", name, "type", "vxlan", "remote", remote])
+    alias = str(link.get("ifalias", ""))
+    if alias != device.alias:
+        host.run(["ip", "link", "set", "dev", name, "alias", device.alias])
+        undo.append(["ip", "link", "set", "dev", name, "alias", alias])
+    for step in device.setup_steps():
+        if step[0] == "sysctl":
+            _write_sysctl(step[1], step[2])
+    if "UP" not in link.get("flags", []) or "NOARP" not in link.get("flags", []):
+        host.run(["ip", "link", "set", "dev", name, "arp", "off", "up"])
+    current = host.truncation_of(name)
+    wanted = bpf.program_name(device.copy_length) if device.copy_length else None
+    if current != wanted:
+        if wanted:
+            attach_truncation(name, device.copy_length)
+        else:
+            host.run(["tc", "filter", "del", "dev", name, "egress"], check=False)
+        if current and current.startswith(bpf.PROG_NAME_PREFIX):
+            undo.append(("truncate", name, int(current[len(bpf.PROG_NAME_PREFIX) :])))
+        else:
+            undo.append(["tc", "filter", "del", "dev", name, "egress"])
+
+
+def undo_steps(steps):
+    for step in reversed(steps):
+        if isinstance(step, tuple) and step[0] == "truncate":
+            try:
+                attach_truncation(step[1], step[2])
+            except AgentError:
+                pass
+        else:
+            host.run(step, check=False)
+
+
+def _replace_table(plan, table):
+    if plan.config.sessions:
+        if table is None or diff.table_problems(plan, {"table": table}):
+            proc = host.run(["nft", "-f", "-"], check=False, input_text=plan.nft_script())
+            if proc.returncode != 0:
+                raise feature_error(proc.stderr.strip(), "nft rejected the ruleset")
+    elif table is not None:
+        host.run(["nft", "delete", "table", FAMILY, TABLE])
+
+
+def apply_plan(plan):
+    """Make the kernel match ``plan``. Returns the differences it fixed ([] = nothing changed).
+
+    Order: create or update the vxlan devices (nothing is copied to a new
+    device before the transaction), replace the nftables table in one
+    transaction, then delete devices no longer used. Any failure before the
+    transaction commits undoes the device steps, so the previous mirroring
+    stays as it was.
+    """
+    snapshot = host.snapshot()
+    before, ours = snapshot["links"], snapshot["ours"]
+    problems = diff.compare(plan, snapshot)
+    if not problems:
+        return []
+    undo = []
+    try:
+        for name, device in sorted(plan.devices.items()):
+            if name in ours:
+                update_device(device, ours[name], undo)
+                continue
+            if name in before:
+                raise AgentError("a device named %s exists and is not the agent's; refusing to touch it" % name)
+            create_device(device)
+            undo.append(["ip", "link", "del", name])
+        _replace_table(plan, snapshot["table"])
+    except Exception:
+        undo_steps(undo)
+        raise
+    for name in sorted(set(ours) - set(plan.devices)):
+        host.run(["ip", "link", "del", name], check=False)
+    return problems
+
+
+def remove_all():
+    """Remove every kernel object the agent created, nothing else. Returns True when something was removed."""
+    changed = False
+    if host.read_table() is not None:
+        host.run(["nft", "delete", "table", FAMILY, TABLE])
+        changed = True
+    for name in sorted(host.agent_links()):
+        host.run(["ip", "link", "del", name], check=False)
+        changed = True
+    return changed

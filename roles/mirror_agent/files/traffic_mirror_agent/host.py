@@ -1,0 +1,218 @@
+"""Reading the host: commands, their JSON, links, routes, offloads, the agent's
+nftables table and tc filters. Nothing here changes the kernel."""
+
+import json
+import subprocess
+
+from . import syscalls
+from .config import DEVICE_PREFIX
+from .errors import AgentError
+from .render import FAMILY
+from .render import TABLE
+from .vxlan import ALIAS_PREFIX
+from .vxlan import sysctl_path
+
+PACKAGES = {"nft": "nftables", "ip": "iproute2", "tc": "iproute2", "bpftool": "bpftool"}
+
+
+def run(args, check=True, input_text=None):
+    """Run a command; returns CompletedProcess. Raises AgentError on failure when check."""
+    try:
+        proc = subprocess.run(
+            args, input=input_text, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
+        )
+    except FileNotFoundError:
+        raise AgentError("%s: command not found (install %s)" % (args[0], PACKAGES.get(args[0], args[0]))) from None
+    if check and proc.returncode != 0:
+        raise AgentError("%s failed: %s" % (" ".join(args[:4]), (proc.stderr or proc.stdout).strip()))
+    return proc
+
+
+def run_json(args, check=True):
+    """A command's JSON output ([] when empty; None when it failed and not check)."""
+    proc = run(args, check=check)
+    if proc.returncode != 0:
+        return None
+    out = proc.stdout.strip()
+    try:
+        return json.loads(out) if out else []
+    except ValueError:
+        return None
+
+
+def links():
+    """name -> link dict from ``ip -d -j link show``."""
+    return {link["ifname"]: link for link in run_json(["ip", "-d", "-j", "link", "show"])}
+
+
+def agent_links(all_links=None):
+    """The vxlan devices the agent created (prefix + alias marker)."""
+    all_links = links() if all_links is None else all_links
+    return {
+        name: link
+        for name, link in all_links.items()
+        if name.startswith(DEVICE_PREFIX)
+        and link.get("linkinfo", {}).get("info_kind") == "vxlan"
+        and str(link.get("ifalias", "")).startswith(ALIAS_PREFIX)
+    }
+
+
+ETHTOOL_GET = (("tso", 0x1E), ("gso", 0x23), ("gro", 0x2B))  # ETHTOOL_GTSO, ETHTOOL_GGSO, ETHTOOL_GGRO
+
+
+def offloads(name):
+    """{"tso": bool, "gso": bool, "gro": bool} of an interface (None where it cannot tell); read only."""
+    result = {}
+    for key, command in ETHTOOL_GET:
+        try:
+            result[key] = bool(syscalls.ethtool_get(name, command))
+        except OSError:
+            result[key] = None
+    return result
+
+
+def offload_warnings(config, present=None):
+    """Warnings for mirrored interfaces whose segmentation offloads are on: the
+    kernel then handles super-packets, and each is mirrored as one copy."""
+    warnings = []
+    for interface in config.interfaces():
+        if present is not None and interface not in present:
+            continue
+        on = [key for key, value in sorted(offloads(interface).items()) if value]
+        if on:
+            warnings.append(
+                "%s: %s on: the kernel mirrors one copy per super-packet, not per wire packet; "
+                "for AWS's per-packet copies: ethtool -K %s tso off gso off gro off"
+                % (interface, "/".join(on), interface)
+            )
+    return warnings
+
+
+def route_mtu(address):
+    """MTU towards ``address`` (route MTU or the output device's); raises AgentError when unreachable."""
+    proc = run(["ip", "-j", "route", "get", str(address)], check=False)
+    if proc.returncode != 0:
+        raise AgentError("target %s is unreachable: %s" % (address, proc.stderr.strip() or "no route"))
+    routes = json.loads(proc.stdout or "[]")
+    if not routes:
+        raise AgentError("target %s is unreachable: no route" % address)
+    route = routes[0]
+    if route.get("type") in ("unreachable", "prohibit", "blackhole"):
+        raise AgentError("target %s is unreachable: route type %s" % (address, route["type"]))
+    for metric in route.get("metrics", []) or []:
+        if isinstance(metric, dict) and "mtu" in metric:
+            return int(metric["mtu"])
+    dev = route.get("dev")
+    if dev == "lo":
+        raise AgentError("target %s is a local address of this host (copies would never leave it)" % address)
+    link = links().get(dev)
+    return int(link["mtu"]) if link else None
+
+
+def host_mtus(config, strict=True):
+    """target address -> underlay MTU; with strict, unreachable targets raise."""
+    result = {}
+    for address in sorted({s.target.address for s in config.sessions}, key=str):
+        try:
+            result[address] = route_mtu(address)
+        except AgentError:
+            if strict:
+                raise
+    return result
+
+
+def check_host(config, present_links=None):
+    """Checks that need the host: interfaces exist and are not the agent's; targets reachable."""
+    present_links = links() if present_links is None else present_links
+    for session in config.sessions:
+        link = present_links.get(session.network_interface)
+        if link is None:
+            raise AgentError(
+                "session %r: network_interface: %s does not exist on this host"
+                % (session.name, session.network_interface)
+            )
+        if session.network_interface in agent_links(present_links):
+            raise AgentError(
+                "session %r: network_interface: %s is one of the agent's vxlan devices"
+                % (session.name, session.network_interface)
+            )
+    mtus = {}
+    for session in config.sessions:
+        if session.target.address not in mtus:
+            try:
+                mtus[session.target.address] = route_mtu(session.target.address)
+            except AgentError as exc:
+                raise AgentError("session %r: target.address: %s" % (session.name, exc)) from None
+    return mtus
+
+
+def read_table():
+    """The agent's nft table as {"chains": {name: [rule dict]}, "rules": [...] } or None."""
+    proc = run(["nft", "-j", "list", "table", FAMILY, TABLE], check=False)
+    if proc.returncode != 0:
+        if "No such file or directory" in proc.stderr:
+            return None
+        raise AgentError("nft list table failed: %s" % proc.stderr.strip())
+    data = json.loads(proc.stdout)
+    chains = {}
+    rules = []
+    for item in data.get("nftables", []):
+        if "chain" in item:
+            chains.setdefault(item["chain"]["name"], [])
+        elif "rule" in item:
+            rule = item["rule"]
+            entry = {"chain": rule["chain"], "comment": rule.get("comment"), "packets": 0, "bytes": 0, "dup": None}
+            for expr in rule.get("expr", []):
+                if "counter" in expr and isinstance(expr["counter"], dict):
+                    entry["packets"] = expr["counter"].get("packets", 0)
+                    entry["bytes"] = expr["counter"].get("bytes", 0)
+                elif "dup" in expr:
+                    entry["dup"] = expr["dup"].get("addr") or expr["dup"].get("dev")
+            chains.setdefault(rule["chain"], []).append(entry)
+            rules.append(entry)
+    return {"chains": chains, "rules": rules}
+
+
+def bpf_filters(device, direction):
+    """[(pref, handle, program name, program id, tag)] of the cls_bpf filters on a device's ingress/egress."""
+    data = run_json(["tc", "-j", "filter", "show", "dev", device, direction], check=False) or []
+    result = []
+    for item in data:
+        options = item.get("options") or {}
+        if item.get("kind") != "bpf" or not options:
+            continue
+        prog = options.get("prog") or {}
+        name = prog.get("name") or options.get("bpf_name")
+        result.append((item.get("pref"), options.get("handle"), name, prog.get("id"), prog.get("tag")))
+    return result
+
+
+def truncation_of(device):
+    """Program name of the agent's bpf filter on the device's egress, or None."""
+    for _pref, _handle, name, _id, _tag in bpf_filters(device, "egress"):
+        if name:
+            return name
+    return None
+
+
+def ipv6_disabled(device):
+    """True/False, or None when the device has no IPv6 sysctl (IPv6 off in the kernel)."""
+    try:
+        with open(sysctl_path(device)) as handle:
+            return handle.read().strip() == "1"
+    except OSError:
+        return None
+
+
+def snapshot():
+    """What the diff needs of the kernel, read once: the table, the links, and per
+    agent device its truncation program and IPv6 setting."""
+    all_links = links()
+    ours = agent_links(all_links)
+    return {
+        "table": read_table(),
+        "links": all_links,
+        "ours": ours,
+        "truncation": {name: truncation_of(name) for name in ours},
+        "ipv6_disabled": {name: ipv6_disabled(name) for name in ours},
+    }

@@ -1,0 +1,53 @@
+"""The agent's state directory: the lock one agent at a time holds, and the last applied config."""
+
+import contextlib
+import fcntl
+import json
+import os
+
+STATE_DIR_ENV = "TMA_STATE_DIR"
+DEFAULT_STATE_DIR = "/run/traffic_mirror_agent"
+
+
+def state_dir():
+    return os.environ.get(STATE_DIR_ENV, DEFAULT_STATE_DIR)
+
+
+def _path():
+    return os.path.join(state_dir(), "applied.json")
+
+
+@contextlib.contextmanager
+def exclusive():
+    """One agent at a time changes the kernel: a lock file in the state directory."""
+    directory = state_dir()
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save_state(config):
+    os.makedirs(state_dir(), exist_ok=True)
+    tmp = _path() + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(config.to_dict(), handle, indent=1, sort_keys=True)
+    os.replace(tmp, _path())
+
+
+def load_state():
+    try:
+        with open(_path()) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def clear_state():
+    try:
+        os.unlink(_path())
+    except OSError:
+        pass

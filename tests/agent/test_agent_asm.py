@@ -1,0 +1,93 @@
+"""The eBPF assembler (pure): exact bytes of known programs, labels resolved, bad input refused."""
+
+import pytest
+from traffic_mirror_agent import asm
+from traffic_mirror_agent import bpf
+from traffic_mirror_agent.asm import R0
+from traffic_mirror_agent.asm import R1
+from traffic_mirror_agent.asm import R2
+from traffic_mirror_agent.asm import R6
+from traffic_mirror_agent.asm import R10
+
+# The truncation program for 128 bytes as it was hand-encoded before the
+# assembler existed (and as the kernel has been running it): the assembler
+# must produce the same bytes.
+TRUNCATE_128 = (
+    "bf16000000000000" "6167000000000000" "b708000080000000" "bd87070000000000"
+    "bf61000000000000" "bf82000000000000" "b703000000000000" "8500000026000000"
+    "1500020000000000" "0708000001000000" "a508f8ff40010000" "b700000000000000"
+    "9500000000000000"
+)  # fmt: skip
+
+
+def test_truncation_program_bytes_unchanged():
+    assert bpf.program(128).hex() == TRUNCATE_128
+
+
+def test_each_instruction_encoding():
+    a = asm.Program()
+    a.mov(R6, R1)  # bf 16
+    a.mov(R0, -1)  # b7 00 imm ffffffff
+    a.ldx(2, R2, R6, 12)  # 69 62 off 12
+    a.stx(8, R10, -8, R2)  # 7b 2a off -8
+    a.st(4, R10, -16, 7)  # 62 0a off -16 imm 7
+    a.be(R2, 16)  # dc 02 imm 16
+    a.alu32("and", R2, 0x1FFF)  # 54 02
+    a.xadd(8, R0, 0, R1)  # db 10 imm 0 (BPF_ADD)
+    a.ld_map_fd(R1, 5)  # 18 11 imm 5, then the upper half
+    a.call(13)
+    a.exit()
+    assert a.assemble().hex() == (
+        "bf16000000000000" "b7000000ffffffff" "69620c0000000000" "7b2af8ff00000000"
+        "620af0ff07000000" "dc02000010000000" "54020000ff1f0000" "db10000000000000"
+        "1811000005000000" "0000000000000000" "850000000d000000" "9500000000000000"
+    )  # fmt: skip
+
+
+def test_jumps_resolved_from_labels_forward_and_back():
+    a = asm.Program()
+    a.label("top")
+    a.jeq(R1, 17, "end")  # +3: over the jne, the ld_imm64 (2 slots)
+    a.jne(R1, R2, "top")  # -2
+    a.ld_imm64(R0, 1 << 40)
+    a.label("end")
+    a.ja("top")  # -5
+    code = a.assemble()
+    offsets = [int.from_bytes(code[i + 2 : i + 4], "little", signed=True) for i in range(0, len(code), 8)]
+    assert offsets == [3, -2, 0, 0, -5]
+    assert code[8:10].hex() == "5d21"  # jne r1, r2: register source
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda a: a.ja("nowhere").exit(), "undefined label 'nowhere'"),
+        (lambda a: a.label("x").label("x"), "label 'x' defined twice"),
+        (lambda a: a.mov(R0, 1 << 33), "does not fit 32 bits"),
+        (lambda a: a.mov(0, 1), "expected a register"),
+        (lambda a: a.be(R0, 8), "16, 32 or 64"),
+        (lambda a: a.exit().ja("end").label("end"), "at the end of the program"),
+    ],
+)
+def test_bad_programs_refused(build, message):
+    with pytest.raises(asm.AsmError, match=message.replace("(", r"\(")):
+        build(asm.Program()).assemble()
+
+
+def test_jump_too_far_refused():
+    a = asm.Program()
+    a.ja("far")
+    for _ in range(1 << 15):
+        a.mov(R0, 0)
+    a.label("far")
+    a.exit()
+    with pytest.raises(asm.AsmError, match="more than 16 bits"):
+        a.assemble()
+
+
+def test_big_endian_host_refused_before_loading(monkeypatch):
+    from traffic_mirror_agent import syscalls
+
+    monkeypatch.setattr(syscalls.sys, "byteorder", "big")
+    with pytest.raises(syscalls.BpfError, match="needs a little-endian host; this one is big-endian"):
+        bpf.load_code(bpf.program(64), "tma_t64")
