@@ -30,27 +30,38 @@ def slot(network_interface_id, session_number):
 
 def validation_errors(config):
     """Every problem of every item, each naming config[i], the field, the value and what is allowed."""
+    return [message for _index, message in item_problems(config)]
+
+
+def item_problems(config):
+    """[(index of the item, or None for a problem of several items, message)]."""
     errors = []
     seen = {}
     per_interface = {}
     for index, item in enumerate(config):
         where = "config[{0}]".format(index)
-        errors.extend("{0}.{1}".format(where, message) for message in session_parameter_errors(item))
+        errors.extend((index, "{0}.{1}".format(where, message)) for message in session_parameter_errors(item))
         if not item.get("traffic_mirror_session_id") and not (
             item.get("network_interface_id") and item.get("session_number") is not None
         ):
             errors.append(
-                "{0}: traffic_mirror_session_id, or network_interface_id together with session_number, is required "
-                "to identify the session (got network_interface_id={1!r}, session_number={2!r}).".format(
-                    where, item.get("network_interface_id"), item.get("session_number")
+                (
+                    index,
+                    "{0}: traffic_mirror_session_id, or network_interface_id together with session_number, is "
+                    "required to identify the session (got network_interface_id={1!r}, session_number={2!r}).".format(
+                        where, item.get("network_interface_id"), item.get("session_number")
+                    ),
                 )
             )
             continue
         key = identity(item)
         if key in seen:
             errors.append(
-                "{0} names the same session as config[{1}] ({2}); each session may be listed once.".format(
-                    where, seen[key], key
+                (
+                    index,
+                    "{0} names the same session as config[{1}] ({2}); each session may be listed once.".format(
+                        where, seen[key], key
+                    ),
                 )
             )
         seen.setdefault(key, index)
@@ -59,9 +70,12 @@ def validation_errors(config):
     for eni, indexes in sorted(per_interface.items()):
         if len(indexes) > SESSIONS_PER_INTERFACE:
             errors.append(
-                "{0} sessions on network_interface_id={1!r} ({2}): AWS allows at most {3} per network interface; "
-                "use the netmirror.traffic_mirror.mirror_agent role for more.".format(
-                    len(indexes), eni, ", ".join("config[{0}]".format(i) for i in indexes), SESSIONS_PER_INTERFACE
+                (
+                    None,
+                    "{0} sessions on network_interface_id={1!r} ({2}): AWS allows at most {3} per network interface; "
+                    "use the netmirror.traffic_mirror.mirror_agent role for more.".format(
+                        len(indexes), eni, ", ".join("config[{0}]".format(i) for i in indexes), SESSIONS_PER_INTERFACE
+                    ),
                 )
             )
     return errors
@@ -83,6 +97,8 @@ def match(config, sessions):
     by_slot = {session_slot(s): s for s in sessions}
     matched, claimed = [], set()
     for index, item in enumerate(config):
+        if item is None:  # an invalid item left out (invalid_items=report)
+            continue
         if item.get("traffic_mirror_session_id"):
             current = by_id.get(item["traffic_mirror_session_id"])
         else:
@@ -129,7 +145,7 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
     """
     nlb = set(nlb_target_ids)
     matched, unclaimed = match(config, sessions)
-    changes, errors, missing, drifted = [], [], [], []
+    changes, errors, missing, missing_indexes, drifted = [], [], [], [], []
     predicted = {s["TrafficMirrorSessionId"]: s for s in sessions}
     for index, item, current in matched:
         where = "config[{0}]".format(index)
@@ -161,6 +177,7 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
             changes.append(_change("create", request_session(request), request, index))
             predicted[identity(item)] = plan.created_view(request)
             missing.append(item)
+            missing_indexes.append(index)
             continue
         if item.get("network_interface_id") and item["network_interface_id"] != current["NetworkInterfaceId"]:
             errors.append(
@@ -198,16 +215,21 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
                     "changes": fields,
                 }
             )
-    extra = []
+    extra = [] if state == "deleted" and config else list(unclaimed)
     if state == "overridden" or (state == "deleted" and not config):
         for session in unclaimed:
             changes.append(_delete(session))
             predicted.pop(session["TrafficMirrorSessionId"])
-            extra.append(session)
-    elif state != "deleted":
-        extra = []
     changes.sort(key=change_order)
-    return dict(changes=changes, errors=errors, predicted=predicted, missing=missing, extra=extra, drifted=drifted)
+    return dict(
+        changes=changes,
+        errors=errors,
+        predicted=predicted,
+        missing=missing,
+        missing_indexes=missing_indexes,
+        extra=extra,
+        drifted=drifted,
+    )
 
 
 def request_session(request):

@@ -102,6 +102,15 @@ options:
         empty O(config), refuse to run without it, so that a typo never deletes an account's sessions.
     type: dict
     default: {}
+  invalid_items:
+    description:
+      - V(fail) fails the task, before any call, when an item is invalid.
+      - V(report) leaves invalid items out of the plan, lists them in RV(invalid), and plans the others
+        (for audits, which report every finding). A problem of several items (more than 3 on one network
+        interface) still fails the task.
+    type: str
+    choices: [fail, report]
+    default: fail
   max_concurrency:
     description: How many writes are in flight at once, 1-32.
     type: int
@@ -215,8 +224,24 @@ missing:
   returned: unless state is rendered or gathered
   type: list
   elements: dict
+missing_indexes:
+  description:
+    - The indexes in O(config) of the items that have no session, including, with O(invalid_items=report),
+      the invalid items whose network interface and session number have none.
+  returned: unless state is rendered or gathered
+  type: list
+  elements: int
+invalid:
+  description:
+    - With O(invalid_items=report), the invalid items (C(config_index), C(network_interface_id),
+      C(session_number), C(messages)), left out of the plan.
+  returned: unless state is rendered or gathered
+  type: list
+  elements: dict
 extra:
-  description: The sessions in scope that no item names and that the task deletes (V(overridden), V(deleted)).
+  description:
+    - The sessions in scope that no item names. V(overridden), and V(deleted) with an empty O(config),
+      delete them; V(merged) and V(replaced) leave them alone.
   returned: unless state is rendered or gathered
   type: list
   elements: dict
@@ -274,7 +299,14 @@ SESSION_OPTIONS = dict(
 
 
 def option_errors(params):
-    errors = sessions_plan.validation_errors(params["config"])
+    """(fatal messages, {config index: [messages]} of the items invalid_items=report leaves out)."""
+    problems = sessions_plan.item_problems(params["config"])
+    report = params["invalid_items"] == "report"
+    errors = [message for index, message in problems if index is None or not report]
+    invalid = {}
+    for index, message in problems:
+        if index is not None and report:
+            invalid.setdefault(index, []).append(message)
     low, high = MAX_CONCURRENCY_RANGE
     if not low <= params["max_concurrency"] <= high:
         errors.append(
@@ -287,7 +319,27 @@ def option_errors(params):
             "{0} deletes every session in scope, and scope_filters is empty: give scope_filters (for example "
             "{{'tag:team': 'secops'}}) that bound the sessions this task owns.".format(what)
         )
-    return errors
+    return errors, invalid
+
+
+def invalid_report(config, invalid, current):
+    """The invalid items, and the indexes of those whose slot has no session."""
+    slots = {sessions_plan.session_slot(s) for s in current}
+    entries, absent = [], []
+    for index in sorted(invalid):
+        item = config[index]
+        entries.append(
+            dict(
+                config_index=index,
+                network_interface_id=item.get("network_interface_id"),
+                session_number=item.get("session_number"),
+                messages=invalid[index],
+            )
+        )
+        if item.get("network_interface_id") and item.get("session_number") is not None:
+            if sessions_plan.slot(item["network_interface_id"], item["session_number"]) not in slots:
+                absent.append(index)
+    return entries, absent
 
 
 def read_scope(module, client, config):
@@ -307,7 +359,7 @@ def read_scope(module, client, config):
     if scope:
         return found
     # No scope_filters: the task owns only the sessions its items name.
-    named = {sessions_plan.identity(item) for item in config}
+    named = {sessions_plan.identity(item) for item in config if item is not None}
     return [s for s in found if s["TrafficMirrorSessionId"] in named or sessions_plan.session_slot(s) in named]
 
 
@@ -359,32 +411,37 @@ def main():
         ),
         scope_filters=dict(type="dict", default={}),
         max_concurrency=dict(type="int", default=4),
+        invalid_items=dict(type="str", default="fail", choices=["fail", "report"]),
         check_mode_dry_run=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     config, state = params["config"], params["state"]
 
-    errors = option_errors(params)
+    errors, invalid = option_errors(params)
     if errors:
         module.fail_json(msg=" ".join(errors), errors=errors)
+    valid_config = [None if index in invalid else item for index, item in enumerate(config)]
 
     if state == "rendered":
         module.exit_json(changed=False, rendered=sessions_plan.rendered(config, "merged"))
 
     client = ec2_client(module)
-    current = read_scope(module, client, config)
+    current = read_scope(module, client, valid_config)
     before = view(current)
     if state == "gathered":
         gathered = [sessions_plan.gathered_item(s) for s in sorted(current, key=sort_key)]
         module.exit_json(changed=False, gathered=gathered, before=before)
 
-    nlb = nlb_targets(module, client, sessions_plan.needed_target_types(config, current, state))
-    planned = sessions_plan.plan_set(config, current, state, nlb)
+    nlb = nlb_targets(module, client, sessions_plan.needed_target_types(valid_config, current, state))
+    planned = sessions_plan.plan_set(valid_config, current, state, nlb)
+    invalid_entries, invalid_absent = invalid_report(config, invalid, current)
     report = dict(
         before=before,
         changes=planned["changes"],
         missing=planned["missing"],
+        missing_indexes=sorted(planned["missing_indexes"] + invalid_absent),
+        invalid=invalid_entries,
         extra=view(planned["extra"]),
         drifted=planned["drifted"],
     )
@@ -411,7 +468,7 @@ def main():
     not_done = [c for c, o in outcomes if o is None or not o["ok"]]
     failures = [o["failure"] for _change, o in outcomes if o is not None and not o["ok"]]
     if failures and not module.check_mode:
-        after = view(read_scope(module, client, config))  # what is really there
+        after = view(read_scope(module, client, valid_config))  # what is really there
     else:
         after = view(predicted_after(planned["predicted"], outcomes))
     result = dict(report, after=after, done=done, not_done=not_done, failures=failures)

@@ -343,3 +343,14 @@ def test_check_mode_with_read_only_credentials_names_every_missing_permission(aw
     ]
     assert len(result["drifted"]) == 1 and len(result["missing"]) == 1
     assert writes(aws) == []
+
+
+def test_invalid_items_report_plans_the_valid_ones_and_lists_the_invalid(aws):
+    config = [item(aws, aws.enis[0], 1), item(aws, aws.enis[1], 1, traffic_mirror_target_id="tmt-bad")]
+    result = run(aws, check_mode=True, check_mode_dry_run=False, invalid_items="report", config=config)
+    assert result.get("failed") is not True, result.get("msg")
+    (invalid,) = result["invalid"]
+    assert invalid["config_index"] == 1 and "config[1].traffic_mirror_target_id='tmt-bad'" in invalid["messages"][0]
+    assert result["missing_indexes"] == [0, 1]
+    assert [c["config_index"] for c in result["changes"]] == [0]
+    assert aws.actions() == [DESCRIBE]
