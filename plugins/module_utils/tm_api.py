@@ -89,22 +89,31 @@ def _fail_aws(module, exception, msg):
     module.fail_json_aws(exception, msg=msg.rstrip("."))
 
 
-def fail_for_aws_error(module, exception, doing):
-    """Fail the task with a message that says what went wrong and what to do about it."""
+def aws_error_message(exception, doing):
+    """What went wrong while `doing`, and what to do about it (without AWS's own error text)."""
     code = error_code(exception)
     if code == UNAUTHORIZED:
-        _fail_aws(module, exception, "Not authorized while {0}: {1}".format(doing, _unauthorized_hint(exception)))
+        return "Not authorized while {0}: {1}".format(doing, _unauthorized_hint(exception))
     for kind, codes in NOT_FOUND_CODES.items():
         if code in codes:
-            _fail_aws(
-                module,
-                exception,
-                "Failed while {0}: the {1} does not exist (check the id and the region).".format(doing, kind),
-            )
+            return "Failed while {0}: the {1} does not exist (check the id and the region).".format(doing, kind)
     advice = ADVICE.get(code)
     if advice:
-        _fail_aws(module, exception, "Failed while {0}: {1}".format(doing, advice))
-    _fail_aws(module, exception, "Failed while {0}".format(doing))
+        return "Failed while {0}: {1}".format(doing, advice)
+    return "Failed while {0}".format(doing)
+
+
+def dry_run_denied_message(operation, doing):
+    return (
+        "Check mode dry run: the credentials are not allowed to perform {0} (while {1}). "
+        "Add it to the IAM policy, or set check_mode_dry_run=false for an audit with read-only "
+        "credentials.".format(iam_action(operation), doing)
+    )
+
+
+def fail_for_aws_error(module, exception, doing):
+    """Fail the task with a message that says what went wrong and what to do about it."""
+    _fail_aws(module, exception, aws_error_message(exception, doing))
 
 
 def _unauthorized_hint(exception):
@@ -147,13 +156,7 @@ def _dry_run(module, client, operation, doing, params):
         if code == DRY_RUN_SUCCEEDED:
             return
         if code == UNAUTHORIZED:
-            _fail_aws(
-                module,
-                e,
-                "Check mode dry run: the credentials are not allowed to perform {0} (while {1}). "
-                "Add it to the IAM policy, or set check_mode_dry_run=false for an audit with read-only "
-                "credentials.".format(iam_action(operation), doing),
-            )
+            _fail_aws(module, e, dry_run_denied_message(operation, doing))
         fail_for_aws_error(module, e, "{0} (check mode dry run)".format(doing))
     except botocore.exceptions.BotoCoreError as e:
         fail_for_aws_error(module, e, "{0} (check mode dry run)".format(doing))

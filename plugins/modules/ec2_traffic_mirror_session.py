@@ -197,8 +197,8 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils import tm_session_plan as plan
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
@@ -212,11 +212,6 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import session_parameter_errors
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
-
-WHOLE_PACKET = 0
-# AWS's packet length for sessions to a Network Load Balancer target when none is given.
-NLB_DEFAULT_PACKET_LENGTH = 8500
-NO_DESCRIPTION = ""
 
 
 def identity_errors(params):
@@ -266,24 +261,6 @@ def find_session(module, client):
     return sessions[0] if sessions else None
 
 
-def desired_create_request(params):
-    request = {
-        "NetworkInterfaceId": params["network_interface_id"],
-        "TrafficMirrorTargetId": params["traffic_mirror_target_id"],
-        "TrafficMirrorFilterId": params["traffic_mirror_filter_id"],
-        "SessionNumber": params["session_number"],
-    }
-    if params["packet_length"] not in (None, WHOLE_PACKET):
-        request["PacketLength"] = params["packet_length"]
-    if params["virtual_network_id"] is not None:
-        request["VirtualNetworkId"] = params["virtual_network_id"]
-    if params["description"] not in (None, NO_DESCRIPTION):
-        request["Description"] = params["description"]
-    if params["tags"]:
-        request["TagSpecifications"] = boto3_tag_specifications(params["tags"], types=["traffic-mirror-session"])
-    return request
-
-
 def create_session(module, client):
     params = module.params
     if params["traffic_mirror_session_id"]:
@@ -300,16 +277,14 @@ def create_session(module, client):
                 params["session_number"], params["network_interface_id"], " and ".join(missing)
             )
         )
-    request = desired_create_request(params)
+    request = plan.create_request(params)
     request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-session", request)
     doing = "creating traffic mirror session number {0} on {1}".format(
         params["session_number"], params["network_interface_id"]
     )
     response = write(module, client, "create_traffic_mirror_session", doing, **request)
     if response is None:  # check mode: the session as it would be
-        planned = {k: v for k, v in request.items() if k not in ("ClientToken", "TagSpecifications")}
-        planned["Tags"] = as_tag_list(params["tags"] or {})
-        return planned
+        return plan.created_view(request)
     return response["TrafficMirrorSession"]
 
 
@@ -320,11 +295,8 @@ def is_whole_packet(module, client, current):
     which AWS sets as that target's default (and sets again after RemoveFields). Only in that one
     ambiguous case does the module spend a Describe call on the target's type.
     """
-    length = current.get("PacketLength")
-    if length is None:
-        return True
-    if length != NLB_DEFAULT_PACKET_LENGTH:
-        return False
+    if current.get("PacketLength") != plan.NLB_DEFAULT_PACKET_LENGTH:
+        return plan.mirrors_whole_packets(current, False)
     target_id = current["TrafficMirrorTargetId"]
     try:
         targets = client.describe_traffic_mirror_targets(aws_retry=True, TrafficMirrorTargetIds=[target_id])
@@ -334,48 +306,10 @@ def is_whole_packet(module, client, current):
 
 
 def planned_modification(module, client, current):
-    """The ModifyTrafficMirrorSession request that carries only what differs, or None."""
+    """The ModifyTrafficMirrorSession request that carries only what differs, or None (the shared planner)."""
     params = module.params
-    request = {}
-    remove_fields = []
-    for option, field in (
-        ("traffic_mirror_target_id", "TrafficMirrorTargetId"),
-        ("traffic_mirror_filter_id", "TrafficMirrorFilterId"),
-        ("session_number", "SessionNumber"),
-        ("virtual_network_id", "VirtualNetworkId"),
-    ):
-        if params[option] is not None and params[option] != current.get(field):
-            request[field] = params[option]
-
-    packet_length = params["packet_length"]
-    if packet_length == WHOLE_PACKET and not is_whole_packet(module, client, current):
-        remove_fields.append("packet-length")
-    elif packet_length not in (None, WHOLE_PACKET) and packet_length != current.get("PacketLength"):
-        request["PacketLength"] = packet_length
-
-    description = params["description"]
-    if description == NO_DESCRIPTION and current.get("Description"):
-        remove_fields.append("description")
-    elif description not in (None, NO_DESCRIPTION) and description != current.get("Description"):
-        request["Description"] = description
-
-    if not request and not remove_fields:
-        return None
-    if remove_fields:
-        request["RemoveFields"] = remove_fields
-    request["TrafficMirrorSessionId"] = current["TrafficMirrorSessionId"]
-    return request
-
-
-def apply_modification(session, request):
-    """The session as it is after `request` succeeds (for check mode and the diff)."""
-    after = dict(session)
-    for field, value in request.items():
-        if field not in ("TrafficMirrorSessionId", "RemoveFields"):
-            after[field] = value
-    for removed in request.get("RemoveFields", []):
-        after.pop({"packet-length": "PacketLength", "description": "Description"}[removed], None)
-    return after
+    whole_packet = params["packet_length"] == plan.WHOLE_PACKET and is_whole_packet(module, client, current)
+    return plan.modification(params, current, whole_packet)
 
 
 def update_session(module, client, current):
@@ -393,7 +327,7 @@ def update_session(module, client, current):
     modification = planned_modification(module, client, current)
     if modification:
         response = write(module, client, "modify_traffic_mirror_session", "modifying " + session_id, **modification)
-        session = response["TrafficMirrorSession"] if response else apply_modification(current, modification)
+        session = response["TrafficMirrorSession"] if response else plan.apply_modification(current, modification)
         changed = True
 
     tags_changed, tags = reconcile_tags(
