@@ -12,12 +12,12 @@ from traffic_mirror_agent.asm import R10
 # The truncation program for 128 bytes as it was hand-encoded before the
 # assembler existed (and as the kernel has been running it): the assembler
 # must produce the same bytes.
-TRUNCATE_128 = (
-    "bf16000000000000" "6167000000000000" "b708000080000000" "bd87070000000000"
-    "bf61000000000000" "bf82000000000000" "b703000000000000" "8500000026000000"
-    "1500020000000000" "0708000001000000" "a508f8ff40010000" "b700000000000000"
-    "9500000000000000"
-)  # fmt: skip
+TRUNCATE_128 = "".join((
+    "bf16000000000000", "6167000000000000", "b708000080000000", "bd87070000000000",
+    "bf61000000000000", "bf82000000000000", "b703000000000000", "8500000026000000",
+    "1500020000000000", "0708000001000000", "a508f8ff40010000", "b700000000000000",
+    "9500000000000000",
+))  # fmt: skip
 
 
 def test_truncation_program_bytes_unchanged():
@@ -77,7 +77,7 @@ def test_bad_programs_refused(build, message):
 def test_jump_too_far_refused():
     a = asm.Program()
     a.ja("far")
-    for _ in range(1 << 15):
+    for _filler in range(1 << 15):
         a.mov(R0, 0)
     a.label("far")
     a.exit()

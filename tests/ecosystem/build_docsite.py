@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent
 ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/devel/"
 # label -> (page and anchor, title): what antsibull-docs' templates refer to in Ansible's docsite.
 ANSIBLE_LABELS = {
+    "action_plugins": ("plugins/action.html#action-plugins", "Action Plugins"),
     "common_return_values": ("reference_appendices/common_return_values.html#common-return-values", "Return Values"),
     "ansible_configuration_settings": (
         "reference_appendices/config.html#ansible-configuration-settings",

@@ -92,7 +92,7 @@ def run_playbook(tmp_path, endpoint, playbook, sessions, **extra):
 
 
 def test_aws_ids_become_agent_sessions(endpoint, tmp_path):
-    (target, _), mirror_filter = aws_resources(endpoint)
+    (target, _second_target), mirror_filter = aws_resources(endpoint)
     out = tmp_path / "resolved.json"
     run_playbook(tmp_path, endpoint, PLAYBOOK, [aws_session(target, mirror_filter)], out=str(out))
 

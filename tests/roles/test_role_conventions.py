@@ -170,7 +170,7 @@ def set_names(role):
 @pytest.mark.parametrize("role", ROLES)
 def test_internal_variables_are_double_underscore_prefixed(role):
     names = set_names(role)
-    assert any(where.startswith("resolve_aws.yml") or role != "mirror_agent" for where, _ in names)
+    assert any(where.startswith("resolve_aws.yml") or role != "mirror_agent" for where, _name in names)
     bad = [(where, name) for where, name in names if not name.startswith("__%s_" % role)]
     assert bad == [], "%s sets variables without the __%s_ prefix: %s" % (role, role, bad)
 

@@ -107,7 +107,7 @@ def load_code(code, name):
         except BpfError as exc:
             return exc, (log.value.decode("utf-8", "replace").strip() if log is not None else "")
 
-    fd, _ = attempt(0)
+    fd, _log = attempt(0)
     if not isinstance(fd, BpfError):
         return fd
     exc = fd
