@@ -136,16 +136,20 @@ def _change(action, session, request, index=None, operation=None):
     return change
 
 
-def plan_set(config, sessions, state, nlb_target_ids=()):
+def plan_set(config, sessions, state, nlb_target_ids=(), held=()):
     """The writes that bring the sessions in scope to `config` under `state`, and what the audit reports.
 
-    Returns dict(changes, errors, predicted, missing, extra, drifted): `predicted` maps each session key (id, or
-    slot for a session to create) to the session as it will be; `errors` are problems found only now that the
-    current sessions are known (a create without target or filter, an id not in scope), before any write.
+    Returns dict(changes, errors, error_indexes, predicted, missing, extra, drifted): `predicted` maps each session
+    key (id, or slot for a session to create) to the session as it will be; `errors` are problems found only now
+    that the current sessions are known (a create without target or filter, an id not in scope), before any write,
+    and `error_indexes` the item of each. `held` are the identities (id or slot) of items left out of the plan
+    (invalid_items=report): their sessions are neither extra nor deleted.
     """
     nlb = set(nlb_target_ids)
     matched, unclaimed = match(config, sessions)
-    changes, errors, missing, missing_indexes, drifted = [], [], [], [], []
+    held = set(held)
+    unclaimed = [s for s in unclaimed if s["TrafficMirrorSessionId"] not in held and session_slot(s) not in held]
+    changes, errors, error_indexes, missing, missing_indexes, drifted = [], [], [], [], [], []
     predicted = {s["TrafficMirrorSessionId"]: s for s in sessions}
     for index, item, current in matched:
         where = "config[{0}]".format(index)
@@ -157,6 +161,7 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
         desired = plan.replaced(item) if state in ("replaced", "overridden") else item
         if current is None:
             if item.get("traffic_mirror_session_id"):
+                error_indexes.append(index)
                 errors.append(
                     "{0}: traffic_mirror_session_id={1!r} is not among the sessions in scope; a new session gets "
                     "its id from AWS, so give network_interface_id and session_number to create one.".format(
@@ -166,6 +171,7 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
                 continue
             lacking = plan.missing_for_create(desired)
             if lacking:
+                error_indexes.append(index)
                 errors.append(
                     "{0}: creating session number {1} on {2} requires {3}.".format(
                         where, item["session_number"], item["network_interface_id"], " and ".join(lacking)
@@ -180,6 +186,7 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
             missing_indexes.append(index)
             continue
         if item.get("network_interface_id") and item["network_interface_id"] != current["NetworkInterfaceId"]:
+            error_indexes.append(index)
             errors.append(
                 "{0}: session {1} mirrors {2}; network_interface_id={3!r} differs, but a session cannot move to "
                 "another network interface. Delete it and create a new session.".format(
@@ -224,6 +231,7 @@ def plan_set(config, sessions, state, nlb_target_ids=()):
     return dict(
         changes=changes,
         errors=errors,
+        error_indexes=error_indexes,
         predicted=predicted,
         missing=missing,
         missing_indexes=missing_indexes,

@@ -106,8 +106,10 @@ options:
     description:
       - V(fail) fails the task, before any call, when an item is invalid.
       - V(report) leaves invalid items out of the plan, lists them in RV(invalid), and plans the others
-        (for audits, which report every finding). A problem of several items (more than 3 on one network
-        interface) still fails the task.
+        (for audits, which report every finding). An item that cannot be planned against the sessions found
+        (a create without target or filter, an id not in scope) is reported the same way. The session an
+        invalid item names is neither in RV(extra) nor deleted. A problem of several items (more than 3 on one
+        network interface) still fails the task.
     type: str
     choices: [fail, report]
     default: fail
@@ -342,6 +344,18 @@ def invalid_report(config, invalid, current):
     return entries, absent
 
 
+def held_identities(config, invalid):
+    """The sessions the invalid items (left out of the plan) name: never extra, never deleted."""
+    held = []
+    for index in invalid:
+        item = config[index]
+        if item.get("traffic_mirror_session_id"):
+            held.append(item["traffic_mirror_session_id"])
+        if item.get("network_interface_id") and item.get("session_number") is not None:
+            held.append(sessions_plan.slot(item["network_interface_id"], item["session_number"]))
+    return held
+
+
 def read_scope(module, client, config):
     """The sessions in scope: one paged Describe (scope_filters, or every session when there are none)."""
     scope = module.params["scope_filters"]
@@ -434,7 +448,13 @@ def main():
         module.exit_json(changed=False, gathered=gathered, before=before)
 
     nlb = nlb_targets(module, client, sessions_plan.needed_target_types(valid_config, current, state))
-    planned = sessions_plan.plan_set(valid_config, current, state, nlb)
+    planned = sessions_plan.plan_set(valid_config, current, state, nlb, held_identities(config, invalid))
+    if planned["errors"] and params["invalid_items"] == "report":
+        # Items that cannot be planned against what is there (a create without target, say) are reported too.
+        for index, message in zip(planned["error_indexes"], planned["errors"]):
+            invalid.setdefault(index, []).append(message)
+        valid_config = [None if index in invalid else item for index, item in enumerate(config)]
+        planned = sessions_plan.plan_set(valid_config, current, state, nlb, held_identities(config, invalid))
     invalid_entries, invalid_absent = invalid_report(config, invalid, current)
     report = dict(
         before=before,

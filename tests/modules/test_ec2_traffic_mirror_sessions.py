@@ -354,3 +354,24 @@ def test_invalid_items_report_plans_the_valid_ones_and_lists_the_invalid(aws):
     assert result["missing_indexes"] == [0, 1]
     assert [c["config_index"] for c in result["changes"]] == [0]
     assert aws.actions() == [DESCRIBE]
+
+
+def test_invalid_items_report_holds_their_sessions_and_reports_unplannable_items(aws):
+    run(aws, config=[item(aws, aws.enis[0], 1), item(aws, aws.enis[1], 1)], scope_filters={})
+    aws.endpoint.clear_requests()
+    config = [
+        item(aws, aws.enis[0], 1, traffic_mirror_target_id="tmt-bad"),  # invalid; its session exists
+        dict(network_interface_id=aws.enis[2], session_number=1),  # a create without target or filter
+        item(aws, aws.enis[1], 1, packet_length=64),
+    ]
+    scope = {"network-interface-id": list(aws.enis[:3])}
+
+    result = run(aws, check_mode=True, state="overridden", invalid_items="report", config=config, scope_filters=scope)
+
+    assert result.get("failed") is not True, result.get("msg")
+    assert [i["config_index"] for i in result["invalid"]] == [0, 1]
+    assert "requires traffic_mirror_target_id" in result["invalid"][1]["messages"][0]
+    assert result["extra"] == []  # the invalid item's session is not taken for an extra one...
+    assert [c["action"] for c in result["changes"]] == ["modify"]  # ...nor deleted
+    assert result["missing_indexes"] == [1]
+    assert aws.actions(dry_run=True) == ["ModifyTrafficMirrorSession"] and writes(aws) == []

@@ -71,6 +71,7 @@ def run_audit(
     playbook="netmirror.traffic_mirror.audit",
     extra_env=None,
     options=(),
+    output=None,
     **extra_vars,
 ):
     report_dir = tmp_path / "report"
@@ -101,8 +102,10 @@ def run_audit(
         timeout=600,
         check=False,
     )
-    output = completed.stdout[-10000:] + completed.stderr[-5000:]
-    assert completed.returncode == 0, output
+    tail = completed.stdout[-10000:] + completed.stderr[-5000:]
+    assert completed.returncode == 0, tail
+    if output is not None:
+        output.append(completed.stdout)
     report = json.loads((report_dir / "mirror-audit.json").read_text())
     return report, (report_dir / "mirror-audit.txt").read_text()
 
@@ -124,11 +127,23 @@ def all_sessions(ec2):
 def test_audit_reports_missing_extra_and_drifted_sessions_and_changes_nothing(endpoint, drifted_account, tmp_path):
     ec2, sessions, desired = drifted_account["ec2"], drifted_account["sessions"], drifted_account["desired"]
     before = all_sessions(ec2)
+    endpoint.clear_requests()
 
-    report, table = run_audit(endpoint, tmp_path, desired)
+    output = []
+    report, table = run_audit(
+        endpoint, tmp_path, desired, extra_env=dict(ANSIBLE_SHOW_CUSTOM_STATS="true"), output=output
+    )
 
     assert real_writes(endpoint) == []
     assert dry_run_writes(endpoint) == ["CreateTrafficMirrorSession", "ModifyTrafficMirrorSession"]
+    # One Describe for the whole scope, whatever the number of desired sessions.
+    assert [r["action"] for r in endpoint.requests() if r["action"].startswith("Describe")] == [
+        "DescribeTrafficMirrorSessions"
+    ]
+    # set_stats: the summary an AWX job shows among its artifacts.
+    stats = output[0][output[0].index("CUSTOM STATS") :]
+    summary = dict(missing=1, extra=1, drifted=1, permission_problems=0, errors=0)
+    assert json.loads(stats[stats.index("{") : stats.rindex("}") + 1]) == dict(mirror_audit=summary), stats
     assert all_sessions(ec2) == before
     assert report["missing"] == [desired[2]]
     assert [s["traffic_mirror_session_id"] for s in report["extra"]] == [sessions["extra"]]
@@ -197,3 +212,18 @@ def test_audit_can_fail_the_run_on_drift(endpoint, drifted_account, tmp_path):
     with pytest.raises(AssertionError, match="The audit found differences"):
         run_audit(endpoint, tmp_path, drifted_account["desired"], audit_fail_on_drift=True)
     assert real_writes(endpoint) == []
+
+
+def test_audit_reports_a_session_it_cannot_plan_and_audits_the_others(endpoint, drifted_account, tmp_path):
+    eni2 = drifted_account["source_eni_ids"][2]
+    desired = drifted_account["desired"][:2] + [dict(network_interface_id=eni2, session_number=1)]  # no target
+
+    report, table = run_audit(endpoint, tmp_path, desired)
+
+    assert real_writes(endpoint) == []
+    (error,) = report["errors"]
+    assert error["network_interface_id"] == eni2 and error["session_number"] == 1
+    assert "requires traffic_mirror_target_id and traffic_mirror_filter_id" in error["message"]
+    assert report["missing"] == [desired[2]]
+    assert len(report["drifted"]) == 1 and len(report["extra"]) == 1
+    assert "1 error(s)" in table
