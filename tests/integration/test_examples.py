@@ -1,5 +1,6 @@
 """docs/examples/mirror_fleet.yml against the offline endpoint: every network interface of the tagged
-instances gets a session, untagged instances get none, and a re-run changes nothing."""
+instances gets a session, untagged instances get none, a re-run changes nothing, and an instance that
+leaves the fleet loses its session while a session the playbook does not own stays."""
 
 import json
 import re
@@ -60,6 +61,27 @@ def test_mirror_fleet_example(endpoint, tmp_path):
     assert not set(db_enis) & {s["NetworkInterfaceId"] for s in sessions}
     assert changed_first == "3"  # the target, the filter, and the loop of sessions
 
+    endpoint.clear_requests()
     changed_again = run_playbook(endpoint, variables, tmp_path)[1]
     assert changed_again == "0"
+    # The set module: one Describe of the sessions for the whole fleet, whatever its size.
+    assert [r["action"] for r in endpoint.requests()].count("DescribeTrafficMirrorSessions") == 1
     assert len(ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]) == len(web_enis)
+
+    # An instance leaves the fleet; a session someone else made on a fleet interface is not this playbook's.
+    leaving = ec2.describe_network_interfaces(NetworkInterfaceIds=[web_enis[0]])["NetworkInterfaces"][0]
+    ec2.create_tags(Resources=[leaving["Attachment"]["InstanceId"]], Tags=[{"Key": "role", "Value": "db"}])
+    target = sessions[0]["TrafficMirrorTargetId"]
+    foreign = ec2.create_traffic_mirror_session(
+        NetworkInterfaceId=web_enis[1],
+        SessionNumber=2,
+        TrafficMirrorTargetId=target,
+        TrafficMirrorFilterId=sessions[0]["TrafficMirrorFilterId"],
+    )["TrafficMirrorSession"]["TrafficMirrorSessionId"]
+
+    assert run_playbook(endpoint, variables, tmp_path)[1] == "1"
+    left = ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]
+    assert sorted((s["NetworkInterfaceId"], s["SessionNumber"]) for s in left) == sorted(
+        [(web_enis[1], 1), (web_enis[2], 1), (web_enis[1], 2)]
+    )
+    assert foreign in {s["TrafficMirrorSessionId"] for s in left}
