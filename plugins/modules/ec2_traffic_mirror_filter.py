@@ -244,13 +244,11 @@ traffic_mirror_filter:
       type: dict
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import RuleError
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_network_services
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_rules
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
@@ -260,6 +258,9 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filter
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import rule_fields_for_aws
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import sorted_rules
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import fail_on_errors
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
@@ -441,12 +442,9 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    argument_spec.update(WRITE_OPTIONS)
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = start(argument_spec)
     rules, rule_errors = desired_rules(module)
-    errors = parameter_errors(module.params) + rule_errors
-    if errors:
-        module.fail_json(msg=" ".join(errors), errors=errors)
+    fail_on_errors(module, parameter_errors(module.params) + rule_errors)
 
     client = ec2_client(module)
     current = find_by_id_or_name(module, client, FILTER)
@@ -472,10 +470,7 @@ def main():
     else:
         changed, result = update_filter(module, client, current, rules)
 
-    output = dict(changed=changed, traffic_mirror_filter=result)
-    if module._diff:
-        output["diff"] = dict(before=before, after=result)
-    module.exit_json(**output)
+    finish(module, changed, (before, result), traffic_mirror_filter=result)
 
 
 def _rule_spec():

@@ -196,11 +196,9 @@ try:
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils import tm_session_plan as plan
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
@@ -209,6 +207,8 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api im
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import session_view
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import session_parameter_errors
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
@@ -365,12 +365,7 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    argument_spec.update(WRITE_OPTIONS)
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-
-    errors = session_parameter_errors(module.params) + identity_errors(module.params)
-    if errors:
-        module.fail_json(msg=" ".join(errors), errors=errors)
+    module = start(argument_spec, lambda params: session_parameter_errors(params) + identity_errors(params))
 
     client = ec2_client(module)
     current = find_session(module, client)
@@ -389,10 +384,7 @@ def main():
         after = session_view(session)
         result = snake_resource(session)
 
-    output = dict(changed=changed, traffic_mirror_session=result)
-    if module._diff:
-        output["diff"] = dict(before=before, after=after)
-    module.exit_json(**output)
+    finish(module, changed, (before, after), traffic_mirror_session=result)
 
 
 if __name__ == "__main__":

@@ -273,7 +273,6 @@ not_done:
   elements: dict
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils import tm_session_set as sessions_plan
@@ -281,6 +280,9 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api im
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_batch import run_phases
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import fail_on_errors
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 
 PAGE_SIZE = 1000
 MAX_CONCURRENCY_RANGE = (1, 32)
@@ -428,13 +430,12 @@ def main():
         invalid_items=dict(type="str", default="fail", choices=["fail", "report"]),
         check_mode_dry_run=dict(type="bool", default=True),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = start(argument_spec, write_options=False)
     params = module.params
     config, state = params["config"], params["state"]
 
     errors, invalid = option_errors(params)
-    if errors:
-        module.fail_json(msg=" ".join(errors), errors=errors)
+    fail_on_errors(module, errors)
     valid_config = [None if index in invalid else item for index, item in enumerate(config)]
 
     if state == "rendered":
@@ -502,9 +503,7 @@ def main():
             changed=changed,
             **result,
         )
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(changed=changed, **result)
+    finish(module, changed, (before, after), **result)
 
 
 if __name__ == "__main__":

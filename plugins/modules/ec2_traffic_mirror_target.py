@@ -119,15 +119,15 @@ traffic_mirror_target:
       type: dict
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_nlb_arn
@@ -211,15 +211,7 @@ def main():
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    argument_spec.update(WRITE_OPTIONS)
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        mutually_exclusive=[[option for option, _field in DESTINATIONS]],
-    )
-    errors = parameter_errors(module.params)
-    if errors:
-        module.fail_json(msg=" ".join(errors), errors=errors)
+    module = start(argument_spec, parameter_errors, mutually_exclusive=[[option for option, _field in DESTINATIONS]])
 
     client = ec2_client(module)
     current = find_by_id_or_name(module, client, TARGET)
@@ -249,10 +241,7 @@ def main():
             )
             result = snake_resource(dict(current, Tags=as_tag_list(tags)))
 
-    output = dict(changed=changed, traffic_mirror_target=result)
-    if module._diff:
-        output["diff"] = dict(before=before, after=result)
-    module.exit_json(**output)
+    finish(module, changed, (before, result), traffic_mirror_target=result)
 
 
 if __name__ == "__main__":
