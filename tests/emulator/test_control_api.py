@@ -14,7 +14,7 @@ import pytest
 
 from offline_ec2.testing import TOOLS_DIR, OfflineEC2
 
-from .support import error_of, iam_user_client
+from .support import code, error_of, iam_user_client
 
 
 def http(aws, method, path, body=None):
@@ -156,3 +156,45 @@ def test_server_stops_when_the_test_process_dies():
     while time.monotonic() < deadline and process.exists():
         time.sleep(0.1)
     assert not process.exists()
+
+
+def test_seed_builds_enis_and_sessions_in_the_backend_with_the_quotas(aws, ec2):
+    network = aws.create_network(eni_count=1)
+    enis = aws.seed(network_interfaces={"subnet_id": network["subnet_id"], "count": 12})[
+        "network_interface_ids"
+    ]
+    target = ec2.create_traffic_mirror_target(NetworkInterfaceId=network["eni_ids"][0])["TrafficMirrorTarget"]
+    mirror_filter = ec2.create_traffic_mirror_filter()["TrafficMirrorFilter"]["TrafficMirrorFilterId"]
+    aws.clear_requests()
+
+    def spec(eni, number):
+        return dict(
+            NetworkInterfaceId=eni,
+            SessionNumber=number,
+            TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
+            TrafficMirrorFilterId=mirror_filter,
+            Tags={"seeded": "yes"},
+        )
+
+    seeded = aws.seed(sessions=[spec(enis[i // 3], i % 3 + 1) for i in range(30)])
+    assert len(seeded["traffic_mirror_session_ids"]) == 30
+    assert aws.requests() == []  # not in the request log
+    listed = ec2.describe_traffic_mirror_sessions(Filters=[{"Name": "tag:seeded", "Values": ["yes"]}])
+    assert sorted(s["TrafficMirrorSessionId"] for s in listed["TrafficMirrorSessions"]) == sorted(
+        seeded["traffic_mirror_session_ids"]
+    )
+    assert len({s["VirtualNetworkId"] for s in listed["TrafficMirrorSessions"]}) == 30
+    for bad, message in (
+        (spec(enis[0], 4), "more than 3 sessions"),
+        (spec(enis[0], 1), "session number 1 is already used"),
+        (spec(enis[10], 1), "more than 10 sources"),
+        (dict(spec(enis[11], 1), TrafficMirrorFilterId="tmf-0123456789abcdef0"), "does not exist"),
+    ):
+        with pytest.raises(RuntimeError, match=message):
+            aws.seed(sessions=[bad])
+    # The same rules as the API: a create the seeding refuses is refused there too.
+    refused = {k: v for k, v in spec(enis[10], 1).items() if k != "Tags"}
+    assert (
+        code(error_of(ec2.create_traffic_mirror_session, **refused))
+        == "TrafficMirrorSourcesPerTargetLimitExceeded"
+    )

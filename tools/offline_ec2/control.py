@@ -9,6 +9,7 @@ DELETE /_offline_ec2/requests  -> clears the request log
 GET    /_offline_ec2/faults    -> the faults still armed (same shape as POST)
 POST   /_offline_ec2/faults    -> arms the faults in the JSON body
 DELETE /_offline_ec2/faults    -> disarms every fault
+POST   /_offline_ec2/seed      -> ENIs and sessions built in the backend (seed.py), for benchmarks
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from .faults import FAULTS, FaultSpecError
 from .request_log import REQUEST_LOG
+from .seed import SeedError, seed
 from .state import LOCK
 
 PREFIX = "/_offline_ec2/"
@@ -65,11 +67,19 @@ def _faults(request: Request) -> Response:
     return _json(FAULTS.snapshot())
 
 
+def _seed(request: Request) -> Response:
+    try:
+        return _json(seed(json.loads(request.get_data() or b"{}")))
+    except (SeedError, ValueError, KeyError) as error:
+        return _json({"error": str(error)}, 400)
+
+
 ROUTES: dict[str, tuple[tuple[str, ...], Callable[[Request], Response]]] = {
     "health": (("GET",), _health),
     "reset": (("POST",), _reset),
     "requests": (("GET", "DELETE"), _requests),
     "faults": (("GET", "POST", "DELETE"), _faults),
+    "seed": (("POST",), _seed),
 }
 
 

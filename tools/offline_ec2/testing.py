@@ -130,7 +130,7 @@ class OfflineEC2:
         self.stop()
 
     # -- control API ---------------------------------------------------------
-    def _control(self, method: str, name: str, payload: Any = None) -> Any:
+    def _control(self, method: str, name: str, payload: Any = None, timeout: float = 10) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(
             f"{self.endpoint_url}/_offline_ec2/{name}",
@@ -139,7 +139,7 @@ class OfflineEC2:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             raise RuntimeError(
@@ -160,6 +160,10 @@ class OfflineEC2:
 
     def faults(self) -> dict[str, Any]:
         return self._control("GET", "faults")
+
+    def seed(self, **body: Any) -> dict[str, Any]:
+        """ENIs and sessions built in the backend (offline_ec2/seed.py): fast, quotas checked, not logged."""
+        return self._control("POST", "seed", dict(body, region=body.get("region", self.region)), timeout=300)
 
     def clear_faults(self) -> None:
         self._control("DELETE", "faults")
