@@ -2,8 +2,14 @@
 
 Against the offline EC2 endpoint: the calls each operation makes (from the endpoint's request log), the
 wall and CPU time of one playbook converging many sessions beside amazon.aws modules of the same loop
-shape in the same run, and ec2_traffic_mirror_session_info over thousands of sessions (pages, time,
-memory).
+shape in the same run, ec2_traffic_mirror_session_info over thousands of sessions (pages, time,
+memory), and a fleet audit at the account quota: one check-mode ec2_traffic_mirror_sessions task
+(state=overridden) over 10,000 desired sessions, beside the per-item loop of ec2_traffic_mirror_session
+(the audit before the set module) on a 50-session sample of the same account.
+
+    .venv/bin/python benchmarks/modules_bench.py [--quick] [--sections fleet] [--out DIR]
+
+--sections runs only the named sections and keeps the others' figures from DIR/modules_bench.json.
 """
 
 import collections
@@ -37,9 +43,13 @@ CONVERGED = (SESSION, KEY_PAIR, SECURITY_GROUP)  # ours, then amazon.aws's, in e
 WRITE_PREFIXES = ("Create", "Modify", "Delete", "Authorize", "Revoke")
 SESSIONS_PER_ENI = 3  # AWS's quota, which the endpoint enforces
 SIZES = {
-    False: {"convergence": 100, "no_change_repeats": 2, "info": 5000, "startups": 3},
-    True: {"convergence": 1, "no_change_repeats": 1, "info": 50, "startups": 1},
+    False: {"convergence": 100, "no_change_repeats": 2, "info": 5000, "startups": 3, "fleet": 10000, "sample": 50},
+    True: {"convergence": 1, "no_change_repeats": 1, "info": 50, "startups": 1, "fleet": 200, "sample": 5},
 }
+SECTIONS = ("calls", "convergence", "info", "fleet")
+SESSIONS = "netmirror.traffic_mirror.ec2_traffic_mirror_sessions"
+SOURCES_PER_ENI_TARGET = 10  # AWS's quota, which the endpoint (and its seeding) enforces
+FLEET_GOALS = {"seconds": 30.0, "max_rss_mib": 300.0, "ratio": 300.0}
 CORE_OPS = ("create", "no-op", "modify", "tag change", "delete")
 
 
@@ -515,6 +525,193 @@ def info_at_scale(ansible, endpoint, count):
     }
 
 
+# --- 4. a fleet audit at the account quota ----------------------------------------------------------
+
+
+def fleet_layout(count):
+    """Slots for `count` desired sessions and count/20 extra ones, 3 per source ENI: [(kind, eni index, number)].
+
+    Every 21st slot is extra; of the desired ones, every tenth is missing and every tenth (offset 1) drifted.
+    """
+    slots, desired = [], 0
+    for slot in range(count + count // 20):
+        eni, number = slot // SESSIONS_PER_ENI, slot % SESSIONS_PER_ENI + 1
+        if slot % 21 == 20 or desired == count:
+            slots.append(("extra", eni, number))
+            continue
+        slots.append(({0: "missing", 1: "drifted"}.get(desired % 10, "in sync"), eni, number))
+        desired += 1
+    return slots
+
+
+def build_fleet(endpoint, count):
+    """The account: source ENIs and sessions seeded in the endpoint's backend, ENI targets (10 sources each)."""
+    endpoint.reset()
+    ec2 = endpoint.client("ec2")
+    slots = fleet_layout(count)
+    eni_count = slots[-1][1] + 1
+    vpc = ec2.create_vpc(CidrBlock="10.96.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.96.0.0/16", AvailabilityZone=endpoint.region + "a")
+    subnet_id = subnet["Subnet"]["SubnetId"]
+    target_count = math.ceil(eni_count / SOURCES_PER_ENI_TARGET)
+    start = time.monotonic()
+    seeded = endpoint.seed(network_interfaces={"subnet_id": subnet_id, "count": eni_count + target_count})
+    enis = seeded["network_interface_ids"]
+    sources, target_enis = enis[:eni_count], enis[eni_count:]
+    targets = [
+        ec2.create_traffic_mirror_target(NetworkInterfaceId=eni)["TrafficMirrorTarget"]["TrafficMirrorTargetId"]
+        for eni in target_enis
+    ]
+    mirror_filter = ec2.create_traffic_mirror_filter(Description="fleet")["TrafficMirrorFilter"]
+    filter_id = mirror_filter["TrafficMirrorFilterId"]
+    desired, existing, expected = [], [], {"missing": [], "drifted": [], "extra": []}
+    for kind, eni, number in slots:
+        session = {
+            "network_interface_id": sources[eni],
+            "session_number": number,
+            "traffic_mirror_target_id": targets[eni // SOURCES_PER_ENI_TARGET],
+            "traffic_mirror_filter_id": filter_id,
+            "packet_length": 128,
+            "tags": {"fleet": "bench"},
+        }
+        if kind != "extra":
+            if kind == "missing":
+                expected["missing"].append(len(desired))
+            desired.append(session)
+        if kind != "missing":
+            existing.append((kind, session))
+    specs = [
+        {
+            "NetworkInterfaceId": s["network_interface_id"],
+            "SessionNumber": s["session_number"],
+            "TrafficMirrorTargetId": s["traffic_mirror_target_id"],
+            "TrafficMirrorFilterId": s["traffic_mirror_filter_id"],
+            "PacketLength": 64 if kind == "drifted" else s["packet_length"],
+            "Tags": s["tags"],
+        }
+        for kind, s in existing
+    ]
+    ids = endpoint.seed(sessions=specs)["traffic_mirror_session_ids"]
+    for (kind, _session), session_id in zip(existing, ids):
+        if kind in ("drifted", "extra"):
+            expected[kind].append(session_id)
+    return {
+        "desired": desired,
+        "expected": expected,
+        "seeded": len(ids),
+        "enis": eni_count,
+        "targets": len(targets),
+        "seed_seconds": time.monotonic() - start,
+    }
+
+
+def findings_task(register, path):
+    """Writes what the audit found, as ids, to a file: the play's output stays small at any size."""
+    found = (
+        "{{ {'missing': %(r)s.missing_indexes, "
+        "'extra': %(r)s.extra | map(attribute='traffic_mirror_session_id') | list, "
+        "'drifted': %(r)s.drifted | map(attribute='traffic_mirror_session_id') | list, "
+        "'changes': %(r)s.changes | map(attribute='action') | list, "
+        "'after': %(r)s.after | length, 'failed': %(r)s.failed | default(false)} | to_json }}" % {"r": register}
+    )
+    return {"name": "write the findings", "ansible.builtin.copy": {"dest": path, "content": found, "mode": "0600"}}
+
+
+def fleet_set_audit(ansible, endpoint, fleet):
+    """One check-mode overridden task over the whole fleet (dry runs on), its process measured."""
+    path = os.path.join(ansible.workdir, "fleet-findings.json")
+    audit = {
+        "name": "audit the fleet",
+        SESSIONS: {"state": "overridden", "scope_filters": {"tag:fleet": "bench"}, "config": "{{ fleet }}"},
+        "check_mode": True,
+        "register": "audit",
+    }
+    endpoint.clear_requests()
+    run = ansible.run([audit, findings_task("audit", path)], {"fleet": fleet["desired"]}, False, True)
+    requests = endpoint.requests()
+    with open(path) as handle:
+        found = json.load(handle)
+    module = run["module_runs"][0]
+    return {
+        "sessions": len(fleet["desired"]),
+        "playbook_seconds": run["seconds"],
+        "playbook_cpu_seconds": run["cpu_seconds"],
+        "module_seconds": module["seconds"],
+        "module_cpu_seconds": module["cpu_seconds"],
+        "module_max_rss_mib": module["max_rss_kib"] / 1024,
+        "tree_max_rss_mib": run["tree_max_rss_kib"] / 1024,
+        "found": {
+            "missing": sorted(found["missing"]),
+            "drifted": sorted(found["drifted"]),
+            "extra": sorted(found["extra"]),
+        },
+        "changes": dict(collections.Counter(found["changes"])),
+        "after": found["after"],
+        "describe_pages": describe_pages(endpoint),
+        **summarize_calls(requests),
+    }
+
+
+def loop_audit_tasks():
+    """The audit before the set module (playbooks/audit.yml at 0.1.0): per desired session, a plan without
+    writes and a DryRun pass, then one _info read of the audited interfaces."""
+    args = {
+        "network_interface_id": "{{ item.network_interface_id }}",
+        "session_number": "{{ item.session_number }}",
+        "traffic_mirror_target_id": "{{ item.traffic_mirror_target_id }}",
+        "traffic_mirror_filter_id": "{{ item.traffic_mirror_filter_id }}",
+        "packet_length": "{{ item.packet_length }}",
+        "tags": "{{ item.tags }}",
+    }
+    plan = {
+        "name": "plan each session",
+        SESSION: dict(args, check_mode_dry_run=False),
+        "check_mode": True,
+        "failed_when": False,
+        "loop": "{{ sample }}",
+    }
+    dry_run = dict(plan, name="dry-run each session", **{SESSION: dict(args, check_mode_dry_run=True)})
+    read = {
+        "name": "read the audited interfaces",
+        SESSION_INFO: {"filters": {"network-interface-id": "{{ sample | map(attribute='network_interface_id') }}"}},
+    }
+    return [plan, dry_run, read]
+
+
+def fleet_loop_audit(ansible, endpoint, fleet, sample_size):
+    sample = fleet["desired"][:sample_size]
+    endpoint.clear_requests()
+    run = ansible.run(loop_audit_tasks(), {"sample": sample}, json_output=False)
+    return {"sessions": len(sample), "playbook_seconds": run["seconds"], **summarize_calls(endpoint.requests())}
+
+
+def fleet_audit(ansible, endpoint, count, sample_size, startup):
+    print("seeding a fleet of %d desired sessions ..." % count, file=sys.stderr, flush=True)
+    fleet = build_fleet(endpoint, count)
+    print("auditing it with %s ..." % SESSIONS, file=sys.stderr, flush=True)
+    set_run = fleet_set_audit(ansible, endpoint, fleet)
+    print("auditing %d of them with the per-item loop ..." % sample_size, file=sys.stderr, flush=True)
+    loop_run = fleet_loop_audit(ansible, endpoint, fleet, sample_size)
+    expected = {k: sorted(v) for k, v in fleet["expected"].items()}
+    set_per_session = (set_run["playbook_seconds"] - startup["seconds"]) / set_run["sessions"]
+    loop_per_session = (loop_run["playbook_seconds"] - startup["seconds"]) / loop_run["sessions"]
+    return {
+        "count": count,
+        "seeded": fleet["seeded"],
+        "enis": fleet["enis"],
+        "targets": fleet["targets"],
+        "seed_seconds": fleet["seed_seconds"],
+        "expected_counts": {k: len(v) for k, v in expected.items()},
+        "found_exactly": set_run["found"] == expected,
+        "set": {k: v for k, v in set_run.items() if k != "found"},
+        "found_counts": {k: len(v) for k, v in set_run["found"].items()},
+        "loop": loop_run,
+        "seconds_per_session": {"set": set_per_session, "loop": loop_per_session},
+        "ratio": loop_per_session / set_per_session if set_per_session > 0 else None,
+        "goals": FLEET_GOALS,
+    }
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 
@@ -697,10 +894,95 @@ def info_paragraph(info):
     return text + "."
 
 
+def fleet_markdown(fleet):
+    sets, loop, goals = fleet["set"], fleet["loop"], fleet["goals"]
+    expected = fleet["expected_counts"]
+    rows = [
+        [
+            "`ec2_traffic_mirror_sessions`, one check-mode task (overridden)",
+            fleet["count"],
+            "%.1f" % sets["playbook_seconds"],
+            "%.1f" % sets["module_seconds"],
+            "%.4f" % fleet["seconds_per_session"]["set"],
+            "%.0f / %.0f" % (sets["module_max_rss_mib"], sets["tree_max_rss_mib"]),
+            sets["describe_pages"],
+            "%d (%d DryRun)" % (sets["writes"], sets["dry_run_writes"]),
+        ],
+        [
+            "`ec2_traffic_mirror_session` in a loop (plan, dry run, `_info`)",
+            loop["sessions"],
+            "%.1f" % loop["playbook_seconds"],
+            "",
+            "%.3f" % fleet["seconds_per_session"]["loop"],
+            "",
+            loop["calls"].get("DescribeTrafficMirrorSessions", 0),
+            "%d (%d DryRun)" % (loop["writes"], loop["dry_run_writes"]),
+        ],
+    ]
+    header = [
+        "audit",
+        "sessions",
+        "playbook s",
+        "module s",
+        "s per session",
+        "peak RSS MiB (module / largest process)",
+        "Describe calls",
+        "real writes",
+    ]
+    ratio = fleet["ratio"] or 0.0
+    verdict = [
+        "%s %s (goal %s)" % (what, "met" if ok else "MISSED", goal)
+        for what, ok, goal in (
+            ("wall time", sets["playbook_seconds"] <= goals["seconds"], "%.0f s" % goals["seconds"]),
+            ("memory", sets["tree_max_rss_mib"] <= goals["max_rss_mib"], "%.0f MiB" % goals["max_rss_mib"]),
+            ("per-session ratio", ratio >= goals["ratio"], "%.0fx" % goals["ratio"]),
+        )
+    ]
+    return [
+        "### A fleet audit at the account quota (%d sessions)" % fleet["count"],
+        "",
+        "Taken %s. The endpoint's backend was seeded (POST /_offline_ec2/seed, %.1f s) with %d sessions on %d source "
+        "ENIs (3 each) to %d ENI targets (10 sources each); of the %d desired sessions %d are missing and %d drifted "
+        "(packet length 64, not 128), and %d sessions in scope are extra. The audit is one check-mode task, "
+        "`state: overridden`, `scope_filters: {tag:fleet: bench}`, dry runs on; the loop is the audit before the "
+        "set module, on the first %d desired sessions of the same account. Per-session seconds subtract "
+        "ansible-playbook's start-up."
+        % (
+            fleet["taken"],
+            fleet["seed_seconds"],
+            fleet["seeded"],
+            fleet["enis"],
+            fleet["targets"],
+            fleet["count"],
+            expected["missing"],
+            expected["drifted"],
+            expected["extra"],
+            loop["sessions"],
+        ),
+        "",
+        common.markdown_table(header, rows),
+        "",
+        "The set audit found exactly the seeded missing, drifted and extra sessions: %s (found %s); it planned %s "
+        "and sent each as a DryRun call, with %d real writes. Per session it cost %.0fx less than the loop. %s."
+        % (
+            "yes" if fleet["found_exactly"] else "NO",
+            ", ".join("%d %s" % (n, k) for k, n in sorted(fleet["found_counts"].items())),
+            ", ".join("%d %s" % (n, k) for k, n in sorted(sets["changes"].items())),
+            sets["writes"],
+            ratio,
+            "; ".join(verdict)[:1].upper() + "; ".join(verdict)[1:],
+        ),
+    ]
+
+
 def render_markdown(result):
+    if not all(key in result for key in ("calls", "convergence", "info")):
+        out = ["## Modules: API calls, convergence time, _info at scale", "", common.machine_line(result), ""]
+        return "\n".join(out + (fleet_markdown(result["fleet"]) if "fleet" in result else [])) + "\n"
     conv, info = result["convergence"], result["info"]
     names = " and ".join("`%s`" % module_name(m) for m in CONVERGED[1:])
-    out = ["## Modules: API calls, convergence time, _info at scale", "", common.machine_line(result), ""]
+    taken = common.machine_line(dict(result, machine=result.get("kept_machine", result["machine"])))
+    out = ["## Modules: API calls, convergence time, _info at scale", "", taken, ""]
     out += [
         "Every figure comes from `ansible-playbook` (ansible-core %s, amazon.aws %s) running the real modules "
         "against the offline EC2 endpoint; API calls are counted from the endpoint's request log. Load average "
@@ -757,6 +1039,8 @@ def render_markdown(result):
         "",
         info_paragraph(info),
     ]
+    if "fleet" in result:
+        out += [""] + fleet_markdown(result["fleet"])
     return "\n".join(out) + "\n"
 
 
@@ -824,23 +1108,58 @@ def timed(seconds, section, function, *args):
 
 
 def main(argv=None):
-    opts = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = common.parser(__doc__.splitlines()[0])
+    args.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        help="run only these; the others' figures are kept from OUT/modules_bench.json",
+    )
+    opts = args.parse_args(argv)
     sizes = SIZES[opts.quick]
     link_collection()
     os.makedirs(opts.out, exist_ok=True)
-    result = {"versions": versions(), "load_average": {"start": os.getloadavg()[0]}, "section_seconds": {}}
-    sections = result["section_seconds"]
+    result = kept_sections(opts.out, opts.sections, opts.quick)
+    fresh = not result  # a partial run keeps the start-up, load and versions the kept figures were taken with
+    load = {"start": os.getloadavg()[0]}
+    if fresh:
+        result.update(versions=versions(), load_average=load)
+    sections = result.setdefault("section_seconds", {})
     with tempfile.TemporaryDirectory(prefix="modules-bench-") as workdir, OfflineEC2() as endpoint:
         ansible = Ansible(endpoint, workdir)
-        startup = result["startup"] = timed(sections, "startup", startup_cost, ansible, sizes["startups"])
-        result["calls"] = timed(sections, "calls", calls_per_operation, ansible, endpoint)
-        args = (ansible, endpoint, sizes["convergence"], startup, sizes["no_change_repeats"])
-        result["convergence"] = timed(sections, "convergence", convergence, *args)
-        result["info"] = timed(sections, "info", info_at_scale, ansible, endpoint, sizes["info"])
-    result["load_average"]["end"] = os.getloadavg()[0]
-    plots(result, opts.out)
+        startup = timed(sections, "startup", startup_cost, ansible, sizes["startups"])
+        if fresh:
+            result["startup"] = startup
+        if "calls" in opts.sections:
+            result["calls"] = timed(sections, "calls", calls_per_operation, ansible, endpoint)
+        if "convergence" in opts.sections:
+            args = (ansible, endpoint, sizes["convergence"], startup, sizes["no_change_repeats"])
+            result["convergence"] = timed(sections, "convergence", convergence, *args)
+        if "info" in opts.sections:
+            result["info"] = timed(sections, "info", info_at_scale, ansible, endpoint, sizes["info"])
+        if "fleet" in opts.sections:
+            args = (ansible, endpoint, sizes["fleet"], sizes["sample"], startup)
+            fleet = result["fleet"] = timed(sections, "fleet", fleet_audit, *args)
+            fleet.update(taken=common.machine()["taken"], startup=startup, load_average=load)
+    load["end"] = os.getloadavg()[0]
+    if all(key in result for key in ("calls", "convergence", "info")):
+        plots(result, opts.out)
     common.publish(opts.out, NAME, result, opts.quick, render_markdown)
     return result
+
+
+def kept_sections(out_dir, sections, quick):
+    """The figures of the sections not run now, from the last full (not quick) result in out_dir."""
+    path = os.path.join(out_dir, NAME + ".json")
+    if set(sections) == set(SECTIONS) or quick or not os.path.exists(path):
+        return {}
+    previous = common.read_result(out_dir, NAME)
+    kept = {key: previous[key] for key in SECTIONS if key not in sections and key in previous}
+    kept.update({key: previous[key] for key in ("versions", "load_average", "startup") if key in previous})
+    kept["section_seconds"] = {k: v for k, v in previous.get("section_seconds", {}).items() if k not in sections}
+    kept["kept_machine"] = previous.get("kept_machine", previous["machine"])  # when the kept figures were taken
+    return kept
 
 
 if __name__ == "__main__":

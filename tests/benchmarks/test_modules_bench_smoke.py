@@ -92,3 +92,46 @@ def test_markdown_has_the_tables_and_links_the_plots_it_wrote(quick_run):
     for image in ("modules_bench_%s.png" % name for name in images):
         assert "](performance/%s)" % image in text
         assert (out / image).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_fleet_audit_finds_exactly_what_was_seeded_and_writes_nothing(quick_run):
+    _, result = quick_run
+    fleet = result["fleet"]
+    expected = fleet["expected_counts"]
+    assert fleet["found_exactly"] is True
+    assert (
+        expected["missing"] == expected["drifted"] == fleet["count"] // 10 and expected["extra"] == fleet["count"] // 20
+    )
+    sets = fleet["set"]
+    assert sets["writes"] == 0 and sets["errors"] == []
+    assert sets["dry_run_writes"] == sum(expected.values())
+    assert sets["changes"] == {
+        "create": expected["missing"],
+        "modify": expected["drifted"],
+        "delete": expected["extra"],
+    }
+    assert sets["describe_pages"] == -(-fleet["seeded"] // 1000)
+    assert sets["after"] == fleet["count"]
+    assert set(sets["calls"]) <= {
+        "DescribeTrafficMirrorSessions",
+        "CreateTrafficMirrorSession (DryRun)",
+        "ModifyTrafficMirrorSession (DryRun)",
+        "DeleteTrafficMirrorSession (DryRun)",
+    }
+    assert 10 < sets["module_max_rss_mib"] <= sets["tree_max_rss_mib"] < 4096
+    loop = fleet["loop"]
+    assert loop["writes"] == 0 and loop["calls"]["DescribeTrafficMirrorSessions"] == 2 * loop["sessions"] + 1
+    assert 0 < fleet["seconds_per_session"]["set"] < fleet["seconds_per_session"]["loop"]
+    assert "### A fleet audit at the account quota" in modules_bench.render_markdown(result)
+
+
+def test_fleet_layout_respects_the_quotas():
+    slots = modules_bench.fleet_layout(10000)
+    kinds = [kind for kind, _eni, _number in slots]
+    assert kinds.count("extra") == 500 and len(kinds) - kinds.count("extra") == 10000
+    assert kinds.count("missing") == kinds.count("drifted") == 1000
+    per_eni = {}
+    for _kind, eni, number in slots:
+        per_eni.setdefault(eni, set()).add(number)
+    assert all(numbers <= {1, 2, 3} for numbers in per_eni.values())
+    assert len(per_eni) == 3500  # 350 ENI targets of 10 sources each
