@@ -227,3 +227,16 @@ def test_audit_reports_a_session_it_cannot_plan_and_audits_the_others(endpoint, 
     assert report["missing"] == [desired[2]]
     assert len(report["drifted"]) == 1 and len(report["extra"]) == 1
     assert "1 error(s)" in table
+
+
+def test_audit_reports_a_task_that_fails_before_any_plan(endpoint, drifted_account, tmp_path):
+    eni0 = drifted_account["source_eni_ids"][0]
+    base = drifted_account["desired"][0]
+    desired = [dict(base, session_number=n) for n in (1, 2, 3, 4)]  # AWS allows 3 per interface
+
+    report, table = run_audit(endpoint, tmp_path, desired)
+
+    (error,) = report["errors"]
+    assert "4 sessions on network_interface_id={0!r}".format(eni0) in error["message"]
+    assert "1 error(s)" in table
+    assert [r for r in endpoint.requests() if r["action"].startswith(WRITES)] == []
