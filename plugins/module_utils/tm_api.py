@@ -19,6 +19,10 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # Both spellings occur: the first in real responses, the second in AWS's error table.
@@ -64,9 +68,26 @@ DRY_RUN_SUCCEEDED = "DryRunOperation"
 UNAUTHORIZED = "UnauthorizedOperation"
 
 
+def retry_decorator():
+    """Jittered backoff on throttling (RequestLimitExceeded) and server errors: every call of the collection."""
+    return AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)
+
+
 def ec2_client(module):
     """EC2 client whose calls retry throttling and server errors with jittered backoff when aws_retry=True."""
-    return module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20))
+    return module.client("ec2", retry_decorator=retry_decorator())
+
+
+def all_not_found_codes():
+    return tuple(code for codes in NOT_FOUND_CODES.values() for code in codes)
+
+
+class TrafficMirrorErrorHandler(AWSErrorHandler):
+    """amazon.aws's error handler for the traffic-mirroring API: every NotFound spelling is "missing"."""
+
+    @classmethod
+    def _is_missing(cls):
+        return is_boto3_error_code(list(all_not_found_codes()))
 
 
 def error_code(exception):
@@ -76,7 +97,8 @@ def error_code(exception):
 
 
 def is_not_found(exception, kind):
-    return error_code(exception) in NOT_FOUND_CODES[kind]
+    """Whether `exception` is one of the NotFound answers for `kind` (amazon.aws's is_boto3_error_code)."""
+    return isinstance(exception, is_boto3_error_code(list(NOT_FOUND_CODES[kind]), e=exception))
 
 
 def iam_action(operation):
@@ -180,11 +202,12 @@ def derived_client_token(kind, desired):
 
 def describe_all(module, client, operation, result_key, doing, **params):
     """Every item of a paginated Describe call (all pages read)."""
+
+    @TrafficMirrorErrorHandler.common_error_handler(doing)
+    def query():
+        return paginated_query_with_retries(client, operation, retry_decorator(), **params)
+
     try:
-        paginator = client.get_paginator(operation)
-        pages = AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)(
-            paginator.paginate(**params).build_full_result
-        )
-        return pages().get(result_key, [])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        fail_for_aws_error(module, e, doing)
+        return query().get(result_key, [])
+    except AnsibleAWSError as e:
+        fail_for_aws_error(module, e.exception, doing)

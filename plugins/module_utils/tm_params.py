@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
+from ansible_collections.amazon.aws.plugins.module_utils.arn import validate_aws_arn
+
 SESSION_NUMBER_RANGE = (1, 32766)
 PACKET_LENGTH_RANGE = (1, 8500)
 VIRTUAL_NETWORK_ID_RANGE = (0, 16777215)
@@ -28,9 +31,9 @@ ID_PATTERNS = {
     "tmfr": re.compile(r"^tmfr-(?:[0-9a-f]{8}|[0-9a-f]{17})$"),
     "vpce": re.compile(r"^vpce-(?:[0-9a-f]{8}|[0-9a-f]{17})$"),
 }
-NLB_ARN_PATTERN = re.compile(
-    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/net/[^/]+/[0-9a-f]+$"
-)
+# What validate_aws_arn leaves to us: a network (not application) load balancer's resource, and the account.
+NLB_RESOURCE_PATTERN = re.compile(r"^loadbalancer/net/[^/]+/[0-9a-f]+$")
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 
 
 def check_range(name, value, bounds, extra=""):
@@ -53,7 +56,16 @@ def check_id(name, value, kind):
 
 
 def check_nlb_arn(name, value):
-    if value is None or NLB_ARN_PATTERN.match(value):
+    """amazon.aws's validate_aws_arn for the service and type, and the shape of a network load balancer's id."""
+    if value is None:
+        return None
+    details = parse_aws_arn(value) or {}
+    if (
+        validate_aws_arn(value, service="elasticloadbalancing", resource_type="loadbalancer")
+        and details.get("region")
+        and ACCOUNT_PATTERN.match(details.get("account_id") or "")
+        and NLB_RESOURCE_PATTERN.match(details.get("resource") or "")
+    ):
         return None
     return (
         "{0}={1!r} is not a Network Load Balancer ARN: expected "

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
@@ -35,7 +36,7 @@ def reconcile_tags(module, client, resource_id, current_tags, desired_tags, purg
             "create_tags",
             "tagging " + resource_id,
             Resources=[resource_id],
-            Tags=[{"Key": k, "Value": v} for k, v in to_set.items()],
+            Tags=ansible_dict_to_boto3_tag_list(to_set),
         )
     tags = {k: v for k, v in current_tags.items() if k not in to_unset}
     tags.update(to_set)
@@ -43,7 +44,7 @@ def reconcile_tags(module, client, resource_id, current_tags, desired_tags, purg
 
 
 def as_tag_list(tags):
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
+    return ansible_dict_to_boto3_tag_list(tags)
 
 
 def desired_tags_with_name(params):
