@@ -215,6 +215,10 @@ class Ansible:
         variables = os.path.join(self.workdir, "vars-%02d.json" % self.runs)
         with open(variables, "w") as handle:
             json.dump(extra_vars or {}, handle)
+        return self.run_playbook(playbook, variables, json_output)
+
+    def run_playbook(self, playbook, variables, json_output=False):
+        """ansible-playbook `playbook` -e @`variables` (a file), measured as run() describes."""
         env = dict(self.env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json" if json_output else "default")
         if os.path.exists(self.module_log):
             os.unlink(self.module_log)
@@ -685,11 +689,39 @@ def fleet_loop_audit(ansible, endpoint, fleet, sample_size):
     return {"sessions": len(sample), "playbook_seconds": run["seconds"], **summarize_calls(endpoint.requests())}
 
 
+def fleet_playbook_audit(ansible, endpoint, fleet):
+    """playbooks/audit.yml (one set-module task, dry runs on, the report written) over the whole fleet."""
+    report_dir = os.path.join(ansible.workdir, "fleet-report")
+    variables = os.path.join(ansible.workdir, "fleet-audit-vars.json")
+    with open(variables, "w") as handle:
+        json.dump(
+            {
+                "desired_sessions": fleet["desired"],
+                "aws_region": endpoint.region,
+                "aws_endpoint_url": endpoint.endpoint_url,
+                "audit_report_dir": report_dir,
+            },
+            handle,
+        )
+    endpoint.clear_requests()
+    run = ansible.run_playbook(os.path.join(common.ROOT, "playbooks", "audit.yml"), variables)
+    with open(os.path.join(report_dir, "mirror-audit.json")) as handle:
+        report = json.load(handle)
+    return {
+        "playbook_seconds": run["seconds"],
+        "tree_max_rss_mib": run["tree_max_rss_kib"] / 1024,
+        "report_counts": {k: len(report[k]) for k in ("missing", "extra", "drifted", "permission_problems", "errors")},
+        **summarize_calls(endpoint.requests()),
+    }
+
+
 def fleet_audit(ansible, endpoint, count, sample_size, startup):
     print("seeding a fleet of %d desired sessions ..." % count, file=sys.stderr, flush=True)
     fleet = build_fleet(endpoint, count)
     print("auditing it with %s ..." % SESSIONS, file=sys.stderr, flush=True)
     set_run = fleet_set_audit(ansible, endpoint, fleet)
+    print("auditing it with playbooks/audit.yml ...", file=sys.stderr, flush=True)
+    playbook_run = fleet_playbook_audit(ansible, endpoint, fleet)
     print("auditing %d of them with the per-item loop ..." % sample_size, file=sys.stderr, flush=True)
     loop_run = fleet_loop_audit(ansible, endpoint, fleet, sample_size)
     expected = {k: sorted(v) for k, v in fleet["expected"].items()}
@@ -706,6 +738,7 @@ def fleet_audit(ansible, endpoint, count, sample_size, startup):
         "set": {k: v for k, v in set_run.items() if k != "found"},
         "found_counts": {k: len(v) for k, v in set_run["found"].items()},
         "loop": loop_run,
+        "playbook": playbook_run,
         "seconds_per_session": {"set": set_per_session, "loop": loop_per_session},
         "ratio": loop_per_session / set_per_session if set_per_session > 0 else None,
         "goals": FLEET_GOALS,
@@ -909,6 +942,16 @@ def fleet_markdown(fleet):
             "%d (%d DryRun)" % (sets["writes"], sets["dry_run_writes"]),
         ],
         [
+            "`playbooks/audit.yml` (one set-module task, `merged`, reports written)",
+            fleet["count"],
+            "%.1f" % fleet["playbook"]["playbook_seconds"],
+            "",
+            "",
+            "- / %.0f" % fleet["playbook"]["tree_max_rss_mib"],
+            fleet["playbook"]["calls"].get("DescribeTrafficMirrorSessions", 0),
+            "%d (%d DryRun)" % (fleet["playbook"]["writes"], fleet["playbook"]["dry_run_writes"]),
+        ],
+        [
             "`ec2_traffic_mirror_session` in a loop (plan, dry run, `_info`)",
             loop["sessions"],
             "%.1f" % loop["playbook_seconds"],
@@ -938,6 +981,7 @@ def fleet_markdown(fleet):
             ("per-session ratio", ratio >= goals["ratio"], "%.0fx" % goals["ratio"]),
         )
     ]
+    reported = fleet["playbook"]["report_counts"]
     return [
         "### A fleet audit at the account quota (%d sessions)" % fleet["count"],
         "",
@@ -963,7 +1007,8 @@ def fleet_markdown(fleet):
         common.markdown_table(header, rows),
         "",
         "The set audit found exactly the seeded missing, drifted and extra sessions: %s (found %s); it planned %s "
-        "and sent each as a DryRun call, with %d real writes. Per session it cost %.0fx less than the loop. %s."
+        "and sent each as a DryRun call, with %d real writes. Per session it cost %.0fx less than the loop. %s. "
+        "`playbooks/audit.yml` on the same account reported %s (extra sessions: those on the audited interfaces)."
         % (
             "yes" if fleet["found_exactly"] else "NO",
             ", ".join("%d %s" % (n, k) for k, n in sorted(fleet["found_counts"].items())),
@@ -971,6 +1016,7 @@ def fleet_markdown(fleet):
             sets["writes"],
             ratio,
             "; ".join(verdict)[:1].upper() + "; ".join(verdict)[1:],
+            ", ".join("%d %s" % (reported[k], k.replace("_", " ")) for k in sorted(reported)),
         ),
     ]
 

@@ -122,6 +122,16 @@ def test_fleet_audit_finds_exactly_what_was_seeded_and_writes_nothing(quick_run)
     loop = fleet["loop"]
     assert loop["writes"] == 0 and loop["calls"]["DescribeTrafficMirrorSessions"] == 2 * loop["sessions"] + 1
     assert 0 < fleet["seconds_per_session"]["set"] < fleet["seconds_per_session"]["loop"]
+    playbook = fleet["playbook"]
+    assert playbook["writes"] == 0 and playbook["errors"] == []
+    assert playbook["report_counts"] == dict(
+        missing=expected["missing"],
+        extra=expected["extra"],
+        drifted=expected["drifted"],
+        permission_problems=0,
+        errors=0,
+    )
+    assert playbook["calls"]["DescribeTrafficMirrorSessions"] == sets["describe_pages"]
     assert "### A fleet audit at the account quota" in modules_bench.render_markdown(result)
 
 
