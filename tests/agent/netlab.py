@@ -49,9 +49,10 @@ def in_netns(name):
 class Lab(object):
     """A set of namespaces; ``ns(role)`` gives the real name of a role."""
 
-    def __init__(self):
+    def __init__(self, datapath=None):
         self.prefix = "tmat%d-%d-" % (os.getpid() % 100000, next(_counter))
         self.names = []
+        self.datapath = datapath  # the agent's data path in the configs Agent writes (None: the config's own)
 
     def ns(self, role):
         return self.prefix + role
@@ -151,6 +152,8 @@ class Agent(object):
         )
 
     def write_config(self, config):
+        if self.lab.datapath and isinstance(config, dict) and "datapath" not in config:
+            config = dict(config, datapath=self.lab.datapath)
         with open(self.config_path, "w") as handle:
             json.dump(config, handle)
         return self.config_path

@@ -59,8 +59,8 @@ def topology(lab, collector_on_eth0=False):
 
 
 @pytest.fixture
-def lab(tmp_path):
-    lab = Lab()
+def lab(tmp_path, datapath):
+    lab = Lab(datapath)
     try:
         topology(lab)
         yield lab

@@ -56,8 +56,8 @@ def veth_to_peer(lab):
 
 
 @pytest.fixture
-def lab():
-    lab = Lab()
+def lab(datapath):
+    lab = Lab(datapath)
     try:
         for role in ("src", "peer", "col"):
             lab.add_host(role)

@@ -10,7 +10,9 @@ import os
 
 from . import bpf
 from . import diff
+from . import ebpf_path
 from . import host
+from . import snapshot as kernel_snapshot
 from .errors import AgentError
 from .features import feature_error
 from .render import FAMILY
@@ -119,7 +121,7 @@ def undo_steps(steps):
 
 
 def _replace_table(plan, table):
-    if plan.config.sessions:
+    if plan.chains:
         if table is None or diff.table_problems(plan, {"table": table}):
             proc = host.run(["nft", "-f", "-"], check=False, input_text=plan.nft_script())
             if proc.returncode != 0:
@@ -137,12 +139,13 @@ def apply_plan(plan):
     transaction commits undoes the device steps, so the previous mirroring
     stays as it was.
     """
-    snapshot = host.snapshot()
+    snapshot = kernel_snapshot.read()
     before, ours = snapshot["links"], snapshot["ours"]
     problems = diff.compare(plan, snapshot)
     if not problems:
         return []
     undo = []
+    loaded = []
     try:
         for name, device in sorted(plan.devices.items()):
             if name in ours:
@@ -152,18 +155,45 @@ def apply_plan(plan):
                 raise AgentError("a device named %s exists and is not the agent's; refusing to touch it" % name)
             create_device(device)
             undo.append(["ip", "link", "del", name])
+        # every program is loaded (and verified) before the data path changes
+        loaded = _load_programs(plan, snapshot["programs"], host.links() if undo else before)
         _replace_table(plan, snapshot["table"])
     except Exception:
+        for program in loaded:
+            program.close()
         undo_steps(undo)
         raise
+    for program in loaded:
+        ebpf_path.attach(program)
+    for interface in sorted(snapshot["programs"]):
+        if plan.datapaths.get(interface) != "ebpf":
+            ebpf_path.detach(interface)
     for name in sorted(set(ours) - set(plan.devices)):
         host.run(["ip", "link", "del", name], check=False)
     return problems
 
 
+def _load_programs(plan, programs, all_links):
+    """Load the programs whose name differs from the one attached (an unchanged one is not loaded)."""
+    loaded = []
+    try:
+        for (interface, direction), (name, compiled) in sorted(ebpf_path.wanted(plan, all_links).items()):
+            have = programs.get(interface, {}).get(direction)
+            if have is None or have[0] != name:
+                loaded.append(ebpf_path.load(interface, direction, name, compiled))
+    except Exception:
+        for program in loaded:
+            program.close()
+        raise
+    return loaded
+
+
 def remove_all():
     """Remove every kernel object the agent created, nothing else. Returns True when something was removed."""
     changed = False
+    for interface in sorted(ebpf_path.scan(exclude=host.agent_links())):
+        ebpf_path.detach(interface)
+        changed = True
     if host.read_table() is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])
         changed = True
