@@ -6,6 +6,7 @@ the transaction (nothing sends to them until it commits) and deleted after it,
 so a failure at any step leaves the previous mirroring in place.
 """
 
+import contextlib
 import os
 
 from . import bpf
@@ -26,14 +27,26 @@ def _write_sysctl(path, value):
 
 
 def attach_truncation(name, length):
-    host.run(["tc", "qdisc", "replace", "dev", name, "clsact"])
+    attach_truncations([(name, length)])
+
+
+def attach_truncations(devices):
+    """The truncation program on each (device, length): one program per length, one ``tc -b`` batch for
+    all (a load and two ``tc`` processes per device made a tenth of apply at 100 interfaces)."""
+    if not devices:
+        return
     try:
-        with bpf.pinned_truncation(length) as path:
-            proc = host.run(
-                ["tc", "filter", "replace", "dev", name, "egress", "pref", "1", "handle", "1", "bpf", "da"]
-                + ["object-pinned", path],
-                check=False,
-            )
+        with contextlib.ExitStack() as pins:
+            paths = {}
+            for length in sorted({length for _name, length in devices}):
+                paths[length] = pins.enter_context(bpf.pinned_truncation(length))
+            lines = []
+            for name, length in devices:
+                lines.append("qdisc replace dev %s clsact" % name)
+                lines.append(
+                    "filter replace dev %s egress pref 1 handle 1 bpf da object-pinned %s" % (name, paths[length])
+                )
+            proc = host.run(["tc", "-b", "-"], check=False, input_text="\n".join(lines) + "\n")
     except OSError as exc:
         raise AgentError(
             "this host cannot truncate copies: %s "
@@ -64,15 +77,62 @@ def _run_step(device, step):
         attach_truncation(device.name, step[1])
 
 
-def create_device(device):
+def create_device(device, truncations=None):
+    """Create and set up ``device``; with ``truncations`` (a list), its truncation step is appended there
+    as (name, length) for one attach_truncations() of all new devices, instead of run here."""
     steps = device.setup_steps()
     _run_step(device, steps[0])
     try:
         for step in steps[1:]:
-            _run_step(device, step)
+            if step[0] == "truncate" and truncations is not None:
+                truncations.append((device.name, step[1]))
+            else:
+                _run_step(device, step)
     except Exception:
         host.run(["ip", "link", "del", device.name], check=False)
         raise
+
+
+def create_devices(devices, truncations, undo):
+    """create_device() for many new devices with two ``ip -b`` batches (add and alias; then up, after
+    IPv6 is off) instead of three ``ip`` processes per device. When a batch fails, the devices it made are
+    deleted and each is created on its own, so the error names the device and the reason as before."""
+    if not devices:
+        return
+    steps = {device.name: device.setup_steps() for device in devices}
+    first, last = [], []
+    for device in devices:
+        for step in steps[device.name]:
+            if step[0] != "ip":
+                continue
+            (last if "up" in step[1] else first).append(" ".join(_batch_word(word) for word in step[1]))
+    made = []
+    try:
+        proc = host.run(["ip", "-b", "-"], check=False, input_text="\n".join(first) + "\n")
+        made = sorted(set(host.links()) & set(steps))
+        if proc.returncode == 0:
+            for device in devices:
+                for step in steps[device.name]:
+                    if step[0] == "sysctl":
+                        _write_sysctl(step[1], step[2])
+            proc = host.run(["ip", "-b", "-"], check=False, input_text="\n".join(last) + "\n")
+    except Exception:
+        proc = None
+    if proc is not None and proc.returncode == 0:
+        for device in devices:
+            truncations.extend((device.name, step[1]) for step in steps[device.name] if step[0] == "truncate")
+            undo.append(["ip", "link", "del", device.name])
+        return
+    for name in made:
+        host.run(["ip", "link", "del", name], check=False)
+    for device in devices:  # one by one: the first failure is reported as it always was
+        create_device(device, truncations)
+        undo.append(["ip", "link", "del", device.name])
+
+
+def _batch_word(word):
+    """A word of an ``ip -b`` line (the alias has spaces: quoted)."""
+    return '"%s"' % word if " " in word else word
 
 
 def _remote_of(link):
@@ -146,15 +206,19 @@ def apply_plan(plan):
         return []
     undo = []
     loaded = []
+    truncations = []
     try:
+        new = []
         for name, device in sorted(plan.devices.items()):
             if name in ours:
                 update_device(device, ours[name], undo)
                 continue
             if name in before:
                 raise AgentError("a device named %s exists and is not the agent's; refusing to touch it" % name)
-            create_device(device)
-            undo.append(["ip", "link", "del", name])
+            new.append(device)
+        create_devices(new, truncations, undo)
+        # before anything copies to the new devices
+        attach_truncations(truncations)
         # every program is loaded (and verified) before the data path changes
         loaded = _load_programs(plan, snapshot["programs"], host.links() if undo else before)
         _replace_table(plan, snapshot["table"])
@@ -163,11 +227,8 @@ def apply_plan(plan):
             program.close()
         undo_steps(undo)
         raise
-    for program in loaded:
-        ebpf_path.attach(program)
-    for interface in sorted(snapshot["programs"]):
-        if plan.datapaths.get(interface) != "ebpf":
-            ebpf_path.detach(interface)
+    ebpf_path.attach_all(loaded)
+    ebpf_path.detach_all(i for i in snapshot["programs"] if plan.datapaths.get(i) != "ebpf")
     for name in sorted(set(ours) - set(plan.devices)):
         host.run(["ip", "link", "del", name], check=False)
     return problems
@@ -191,8 +252,9 @@ def _load_programs(plan, programs, all_links):
 def remove_all():
     """Remove every kernel object the agent created, nothing else. Returns True when something was removed."""
     changed = False
-    for interface in sorted(ebpf_path.scan(exclude=host.agent_links())):
-        ebpf_path.detach(interface)
+    carrying = ebpf_path.scan(exclude=host.agent_links())
+    if carrying:
+        ebpf_path.detach_all(carrying)
         changed = True
     if host.read_table() is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])

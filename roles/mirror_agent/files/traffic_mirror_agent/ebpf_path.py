@@ -10,6 +10,7 @@ in place: no moment with no filter or with two). All programs are loaded
 before anything changes, so a verifier rejection leaves the kernel as it was.
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -35,11 +36,13 @@ def ifindexes(all_links):
     return {name: link.get("ifindex") for name, link in all_links.items()}
 
 
-def attached(interface):
-    """direction -> (program name, program id) of the agent's filters on ``interface``."""
+def attached(interface, filters=None):
+    """direction -> (program name, program id) of the agent's filters on ``interface``; ``filters``:
+    {(interface, direction): host.bpf_filters()} when already read."""
     result = {}
     for direction in DIRECTIONS:
-        for pref, _handle, name, prog_id, _tag in host.bpf_filters(interface, direction):
+        found = host.bpf_filters(interface, direction) if filters is None else filters[(interface, direction)]
+        for pref, _handle, name, prog_id, _tag in found:
             if str(pref) == PREF and name and NAME_RE.match(name):
                 result[direction] = (name, prog_id)
     return result
@@ -58,7 +61,9 @@ def wanted(plan, all_links):
 
 def snapshot(interfaces):
     """interface -> attached(interface) for the interfaces that exist."""
-    return {interface: attached(interface) for interface in interfaces}
+    interfaces = list(interfaces)
+    filters = host.bpf_filters_of((i, direction) for i in interfaces for direction in DIRECTIONS)
+    return {interface: attached(interface, filters) for interface in interfaces}
 
 
 def problems(plan, all_links, programs):
@@ -114,36 +119,75 @@ def _with_map_fd(code, map_fd):
     return bytes(out)
 
 
-def _ensure_clsact(interface):
-    data = host.run_json(["tc", "-j", "qdisc", "show", "dev", interface], check=False) or []
-    if not any(q.get("kind") == "clsact" for q in data):
-        host.run(["tc", "qdisc", "add", "dev", interface, "clsact"])
-
-
 def attach(loaded):
     """Attach (or swap in) a loaded program; closes its file descriptors."""
+    attach_all([loaded])
+
+
+def attach_all(loaded):
+    """Attach (or swap in) loaded programs with one ``tc -b`` batch (a clsact qdisc first where an
+    interface has none); closes their file descriptors. One process instead of two or three per program:
+    at 100 interfaces the per-program ``tc`` calls took longer than the rest of apply."""
     try:
-        _ensure_clsact(loaded.interface)
-        with bpf.PinnedProgram(lambda: os.dup(loaded.fd), "tma_dp_%s" % loaded.name) as path:
-            host.run(
-                ["tc", "filter", "replace", "dev", loaded.interface, loaded.direction, "pref", PREF, "handle", HANDLE]
-                + ["bpf", "da", "object-pinned", path]
-            )
+        if not loaded:
+            return
+        have = set(interfaces_with_clsact())
+        lines = ["qdisc add dev %s clsact" % i for i in sorted({p.interface for p in loaded} - have)]
+        with contextlib.ExitStack() as pins:
+            for number, program in enumerate(loaded):
+                # a pin per program (two programs may share a name: the same code on two hooks)
+                pin = bpf.PinnedProgram(lambda fd=program.fd: os.dup(fd), "tma_dp%d" % number)
+                path = pins.enter_context(pin)
+                lines.append(
+                    "filter replace dev %s %s pref %s handle %s bpf da object-pinned %s"
+                    % (program.interface, program.direction, PREF, HANDLE, path)
+                )
+            host.run(["tc", "-b", "-"], input_text="\n".join(lines) + "\n")
     finally:
-        loaded.close()
+        for program in loaded:
+            program.close()
 
 
 def detach(interface, directions=DIRECTIONS):
     """Remove the agent's filters from ``interface``, and its clsact qdisc when nothing else uses it."""
-    for direction in directions:
-        host.run(
-            ["tc", "filter", "del", "dev", interface, direction, "pref", PREF, "handle", HANDLE, "bpf"], check=False
-        )
-    others = [f for direction in DIRECTIONS for f in host.bpf_filters(interface, direction)]
-    foreign = host.run_json(["tc", "-j", "filter", "show", "dev", interface, "ingress"], check=False) or []
-    foreign += host.run_json(["tc", "-j", "filter", "show", "dev", interface, "egress"], check=False) or []
-    if not others and not foreign:
-        host.run(["tc", "qdisc", "del", "dev", interface, "clsact"], check=False)
+    detach_all([interface], directions)
+
+
+def detach_all(interfaces, directions=DIRECTIONS):
+    """detach() for many interfaces, in three ``tc -b`` batches (delete, read what is left, delete the
+    clsact qdiscs left empty) instead of six ``tc`` processes per interface."""
+    interfaces = sorted(interfaces)
+    if not interfaces:
+        return
+    deletions = [
+        "filter del dev %s %s pref %s handle %s bpf" % (interface, direction, PREF, HANDLE)
+        for interface in interfaces
+        for direction in directions
+    ]
+    # -force: go on past a filter that is already gone
+    host.run(["tc", "-force", "-b", "-"], check=False, input_text="\n".join(deletions) + "\n")
+    left = _filters_left(interfaces)
+    empty = [interface for interface in interfaces if not left[interface]]
+    if empty:
+        script = "".join("qdisc del dev %s clsact\n" % interface for interface in empty)
+        host.run(["tc", "-force", "-b", "-"], check=False, input_text=script)
+
+
+def _filters_left(interfaces):
+    """interface -> whether any tc filter (the agent's or another's) is still on its clsact hooks."""
+    pairs = [(interface, direction) for interface in interfaces for direction in DIRECTIONS]
+    script = "".join("filter show dev %s %s\n" % pair for pair in pairs)
+    proc = host.run(["tc", "-j", "-b", "-"], check=False, input_text=script)
+    outputs = host.json_documents(proc.stdout) if proc.returncode == 0 else None
+    if outputs is None or len(outputs) != len(pairs):  # read them one by one
+        outputs = [
+            host.run_json(["tc", "-j", "filter", "show", "dev", interface, direction], check=False) or []
+            for interface, direction in pairs
+        ]
+    left = {interface: False for interface in interfaces}
+    for (interface, _direction), data in zip(pairs, outputs):
+        left[interface] = left[interface] or bool(data)
+    return left
 
 
 def counters(interface, direction, prog_id):
