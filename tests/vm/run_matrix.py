@@ -123,10 +123,15 @@ def guest_facts(labdir, distro):
         "cd {repo}/roles/mirror_agent/files && python3 -c "
         "'import json; from traffic_mirror_agent import probe; print(json.dumps(probe.missing_features()))'"
     ).format(repo=GUEST_REPO)
+    auto = (
+        "cd {repo}/roles/mirror_agent/files && python3 -c "
+        '\'from traffic_mirror_agent import datapath; print("nftables" if datapath.ebpf_problem() else "ebpf")\''
+    ).format(repo=GUEST_REPO)
     kernel = vmlab.ssh(labdir, address, "uname -r").stdout.strip()
     missing = vmlab.ssh(labdir, address, probe).stdout.strip()
     tools = vmlab.ssh(labdir, address, "ip -V; nft --version; python3 --version").stdout.strip().splitlines()
-    return kernel, json.loads(missing or "null"), tools
+    chosen = vmlab.ssh(labdir, address, auto).stdout.strip()
+    return kernel, json.loads(missing or "null"), tools, chosen
 
 
 def run_role(distros):
@@ -198,12 +203,12 @@ def main(argv=None):
             address = vmlab.GUEST_ADDRESSES[distro]
             copy_in(labdir, address, pylib, GUEST_PYLIB)
             copy_in(labdir, address, checkout, GUEST_REPO)
-            kernel, missing, tools = guest_facts(labdir, distro)
+            kernel, missing, tools, datapath = guest_facts(labdir, distro)
             row = {
                 "kernel": kernel,
                 "distro": distro,
-                # The agent has one data path today; the probe says what it lacks on this kernel.
-                "datapath": "nftables",
+                # what `datapath: auto` chooses on this kernel; the probe says what the agent lacks there
+                "datapath": datapath,
                 "missing_features": missing,
                 "tools": tools,
                 "role": "not run",
