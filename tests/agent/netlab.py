@@ -10,6 +10,7 @@ import ctypes
 import itertools
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -356,3 +357,22 @@ def parse_vxlan(data, port=4789):
         return None
     flags, vni_field = struct.unpack("!II", udp[8:16])
     return (vni_field >> 8, udp[16:], sport, total, more)
+
+
+def nft_without_egress_hook(directory):
+    """A PATH directory whose ``nft`` refuses every ruleset with a netdev egress hook (as on Linux < 5.16)
+    and passes everything else to the real nft; returns the PATH to use."""
+    real = shutil.which("nft")
+    fake = os.path.join(directory, "nft")
+    with open(fake, "w") as handle:
+        handle.write(
+            "#!/bin/sh\n"
+            "case \" $* \" in *' -f '*) input=$(cat)\n"
+            "  case \"$input\" in *'hook egress'*)\n"
+            "    echo 'Error: Could not process rule: Operation not supported' >&2; exit 1;; esac\n"
+            '  printf \'%%s\\n\' "$input" | exec %s "$@";;\n'
+            "esac\n"
+            'exec %s "$@"\n' % (real, real)
+        )
+    os.chmod(fake, 0o755)
+    return "%s:%s" % (directory, os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))

@@ -25,6 +25,7 @@ from netlab import Lab
 from netlab import drain_all
 from netlab import in_netns
 from netlab import kernel_snapshot
+from netlab import nft_without_egress_hook
 from netlab import parse_vxlan
 from netlab import settle
 from traffic_mirror_agent import reference
@@ -567,3 +568,28 @@ def test_no_loop_when_copies_cross_the_mirrored_interface(lab, agent, family):
     assert status["excluded"]["icmp-about-copies"] >= 1  # the peer's port unreachables were seen and skipped
     assert sent * 2 <= mirrored
     assert counts["copies"] == mirrored  # one copy per mirrored packet, none lost, none extra
+
+
+EGRESS_HOOK = "nftables netdev egress hook (CONFIG_NETFILTER_EGRESS, Linux >= 5.16)"
+
+
+@pytest.mark.parametrize("configured", ["auto", "ebpf", "nftables"])
+def test_check_asks_only_what_the_data_path_needs(agent, tmp_path, configured):
+    """`check` (the role's preflight) on a kernel without the nftables netdev egress hook (Linux < 5.16,
+    simulated by an nft that refuses it): the eBPF data path and `auto` pass, since eBPF mirrors both
+    directions without it; the nftables data path is refused, naming the hook."""
+    env = dict(agent.env(), PATH=nft_without_egress_hook(str(tmp_path)))
+    config = dict(main_config(), datapath=configured)
+    proc = subprocess.run(
+        agent.command("check", "--config", agent.write_config(config)),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if configured == "nftables":
+        assert proc.returncode == 1 and EGRESS_HOOK in proc.stderr, proc.stdout + proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "ok: this host can apply the config" in proc.stdout
+        assert EGRESS_HOOK not in proc.stderr

@@ -100,7 +100,7 @@ def cmd_check(args):
     if args.config_only:
         print("config ok: %d session(s)" % len(config.sessions))
         return EXIT_OK
-    missing = probe.missing_features()
+    missing = probe.missing_features(config.datapath)
     if missing:
         raise AgentError("this host lacks %s" % "; ".join(missing))
     host.check_host(config)
