@@ -152,12 +152,17 @@ class Agent(object):
             args
         )
 
-    def write_config(self, config):
+    def with_datapath(self, config):
+        """``config`` with the lab's data path, unless it names one itself."""
         if self.lab.datapath and isinstance(config, dict) and "datapath" not in config:
             config = dict(config, datapath=self.lab.datapath)
-        with open(self.config_path, "w") as handle:
-            json.dump(config, handle)
-        return self.config_path
+        return config
+
+    def write_config(self, config, path=None):
+        path = path or self.config_path
+        with open(path, "w") as handle:
+            json.dump(self.with_datapath(config), handle)
+        return path
 
     def __call__(self, *args, check=True):
         proc = subprocess.run(self.command(*args), capture_output=True, text=True, env=self.env(), check=False)
@@ -184,10 +189,17 @@ def kernel_snapshot(lab, role):
     for link in links:
         for volatile in ("stats", "stats64", "operstate"):
             link.pop(volatile, None)
+    filters = {}
+    for link in links:
+        for direction in ("ingress", "egress"):
+            shown = lab.run(role, "tc", "filter", "show", "dev", link["ifname"], direction, check=False).stdout
+            if shown.strip():
+                filters["%s %s" % (link["ifname"], direction)] = shown
     return {
         "nft": lab.run(role, "nft", "list", "ruleset").stdout,
         "links": links,
         "qdiscs": lab.run(role, "tc", "qdisc", "show").stdout,
+        "filters": filters,  # with the eBPF programs' ids: a program swapped in shows here
     }
 
 

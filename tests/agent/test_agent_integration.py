@@ -322,7 +322,11 @@ def test_apply_twice_changes_nothing_and_remove_restores(lab, agent):
     lab.run("src", "ip", "link", "add", "tmafoo", "type", "vxlan", "id", "9", "remote", "198.18.1.9", "dstport", "4789")
     before = kernel_snapshot(lab, "src")
     rendered = agent("render", "--config", agent.write_config(main_config())).stdout
-    assert "table netdev traffic_mirror_agent {" in rendered and "ip link add tma" in rendered
+    assert "ip link add tma" in rendered
+    if lab.datapath == "ebpf":
+        assert "# eBPF: tc filter replace dev eth0 ingress pref 49 handle 1 bpf da <tma_" in rendered
+    else:
+        assert "table netdev traffic_mirror_agent {" in rendered
     assert kernel_snapshot(lab, "src") == before  # render changes nothing
     first = agent.apply(main_config())
     assert first.stdout.strip() == "changed"
@@ -332,6 +336,7 @@ def test_apply_twice_changes_nothing_and_remove_restores(lab, agent):
     again = kernel_snapshot(lab, "src")
     assert strip(again["nft"]) == strip(applied["nft"])
     assert again["links"] == applied["links"]
+    assert again["filters"] == applied["filters"] and again["qdiscs"] == applied["qdiscs"]
     assert agent.status()["matches"] is True
     assert agent("remove").stdout.strip() == "changed"
     after = kernel_snapshot(lab, "src")
@@ -377,6 +382,7 @@ def test_bad_input_is_a_clear_error_and_nothing_changes(lab, agent):
         assert text in proc.stderr, proc.stderr
         after = kernel_snapshot(lab, "src")
         assert strip(after["nft"]) == strip(applied["nft"]) and after["links"] == applied["links"]
+        assert after["filters"] == applied["filters"]
 
     bad = main_config()
     bad["sessions"][1]["network_interface"] = "nosuch0"
@@ -452,7 +458,9 @@ def test_feature_probes_find_nothing_missing_here(lab, agent):
 
 def test_a_missing_kernel_feature_is_named(lab, agent, tmp_path):
     """A host whose nftables lacks the netdev egress hook (simulated by an nft
-    that refuses it) gets an error naming the feature, and nothing is applied."""
+    that refuses it, as on Linux < 5.16): on the nftables data path an error
+    naming the feature, and nothing is applied; the eBPF data path needs no
+    nftables hook and mirrors both directions there."""
     fake = tmp_path / "bin"
     fake.mkdir()
     real = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True, check=False).stdout.strip()
@@ -475,6 +483,15 @@ def test_a_missing_kernel_feature_is_named(lab, agent, tmp_path):
         env=env,
         check=False,
     )
+    if lab.datapath == "ebpf":
+        assert proc.returncode == 0, proc.stderr
+        status = agent.status()
+        assert status["matches"] is True
+        assert status["interfaces"]["eth0"]["datapath"] == "ebpf"
+        filters = kernel_snapshot(lab, "src")["filters"]
+        for direction in ("ingress", "egress"):
+            assert "name tma_" in filters["eth0 %s" % direction], filters
+        return
     assert proc.returncode == 1
     assert (
         "this host lacks nftables netdev egress hook (CONFIG_NETFILTER_EGRESS, Linux >= 5.16) "
