@@ -28,6 +28,7 @@ from netlab import kernel_snapshot
 from netlab import nft_without_egress_hook
 from netlab import parse_vxlan
 from netlab import settle
+from traffic_mirror_agent import host
 from traffic_mirror_agent import reference
 from traffic_mirror_agent.config import parse_config
 from traffic_mirror_agent.render import build_plan
@@ -610,3 +611,25 @@ def test_check_asks_only_what_the_data_path_needs(agent, tmp_path, configured):
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "ok: this host can apply the config" in proc.stdout
         assert EGRESS_HOOK not in proc.stderr
+
+
+def test_filters_are_named_from_the_kernel_where_tc_prints_no_program_name(lab, agent):
+    """iproute2 before 5.16 (Debian 11's 5.9) prints no program name for a cls_bpf filter, and its
+    bpf_name is the pinned file's ("tma_trunc_96_123:[*fsobj]"): the agent reads the name by the
+    program's id, so it still knows its own programs there (it re-applied forever on Debian 11)."""
+    agent.apply(main_config())
+    links = json.loads(lab.run("src", "ip", "-j", "link", "show", "type", "vxlan").stdout)
+    devices = [link["ifname"] for link in links if link["ifname"].startswith("tma")]
+    seen = []
+    for device in devices:
+        listed = json.loads(lab.run("src", "tc", "-j", "filter", "show", "dev", device, "egress").stdout or "[]")
+        for item in listed:
+            options = item.get("options") or {}
+            if item.get("kind") != "bpf" or not options:
+                continue
+            name = options["prog"]["name"]
+            del options["prog"]["name"]  # as iproute2 5.9 prints it
+            options["bpf_name"] = "%s_4242:[*fsobj]" % name
+            assert [entry[2] for entry in host._bpf_entries([item])] == [name]
+            seen.append(name)
+    assert seen and all(name.startswith("tma_t") for name in seen), seen

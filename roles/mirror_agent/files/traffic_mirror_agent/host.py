@@ -4,6 +4,7 @@ nftables table and tc filters. Nothing here changes the kernel."""
 import json
 import subprocess
 
+from . import maps
 from . import syscalls
 from .config import DEVICE_PREFIX
 from .errors import AgentError
@@ -215,7 +216,9 @@ def _bpf_entries(data):
         if item.get("kind") != "bpf" or not options:
             continue
         prog = options.get("prog") or {}
-        name = prog.get("name") or options.get("bpf_name")
+        # iproute2 < 5.16 (Debian 11's 5.9) prints no program name, and its bpf_name is the pinned
+        # file's ("tma_trunc_1464_3695:[*fsobj]"): ask the kernel by the program's id
+        name = prog.get("name") or (prog.get("id") and maps.program_name(prog["id"])) or options.get("bpf_name")
         result.append((item.get("pref"), options.get("handle"), name, prog.get("id"), prog.get("tag")))
     return result
 

@@ -43,8 +43,8 @@ def _fd_by_id(command, object_id):
     return syscalls.bpf(command, attr)
 
 
-def program_map_ids(prog_id):
-    """The ids of the maps program ``prog_id`` uses."""
+def _program_info(prog_id):
+    """(struct bpf_prog_info bytes, map ids bytes) of program ``prog_id``."""
     fd = _fd_by_id(BPF_PROG_GET_FD_BY_ID, prog_id)
     try:
         keep = syscalls.Buffers()
@@ -54,10 +54,25 @@ def program_map_ids(prog_id):
         attr = bytearray(16)
         struct.pack_into("=IIQ", attr, 0, fd, 256, info_addr)
         syscalls.bpf(BPF_OBJ_GET_INFO_BY_FD, attr)
-        count = struct.unpack_from("=I", info.raw, 52)[0]
-        return list(struct.unpack_from("=%dI" % min(count, 8), ids.raw, 0))
+        return info.raw, ids.raw
     finally:
         os.close(fd)
+
+
+def program_map_ids(prog_id):
+    """The ids of the maps program ``prog_id`` uses."""
+    info, ids = _program_info(prog_id)
+    count = struct.unpack_from("=I", info, 52)[0]
+    return list(struct.unpack_from("=%dI" % min(count, 8), ids, 0))
+
+
+def program_name(prog_id):
+    """The name program ``prog_id`` was loaded with (bpf_prog_info.name), or None when it cannot be read."""
+    try:
+        info, _ids = _program_info(prog_id)
+    except OSError:
+        return None
+    return info[64:80].split(b"\0", 1)[0].decode("ascii", "replace") or None
 
 
 def read_counters(prog_id):
