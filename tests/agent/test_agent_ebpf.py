@@ -257,3 +257,11 @@ def test_remove_restores_the_kernel_and_the_bpf_filesystem(lab, agent):
     assert agent("remove").stdout.strip() == "changed"
     assert kernel_snapshot(lab, "src") == before
     assert bpffs_state() == bpffs_before
+
+
+def test_counters_of_a_program_replaced_since_the_snapshot_are_empty_not_an_error():
+    """status reads the program ids, then their maps; a service's apply may replace a program in between (seen
+    as "reading the eBPF counters failed: No such file or directory" from status during drift repair)."""
+    from traffic_mirror_agent import ebpf_path
+
+    assert ebpf_path.counters("eth0", "ingress", (1 << 31) - 1) == []

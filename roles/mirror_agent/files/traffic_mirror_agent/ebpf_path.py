@@ -10,6 +10,7 @@ in place: no moment with no filter or with two). All programs are loaded
 before anything changes, so a verifier rejection leaves the kernel as it was.
 """
 
+import errno
 import hashlib
 import os
 import re
@@ -147,10 +148,13 @@ def detach(interface, directions=DIRECTIONS):
 
 
 def counters(interface, direction, prog_id):
-    """[(packets, bytes)] per slot of an attached program."""
+    """[(packets, bytes)] per slot of an attached program; [] when the program is gone since it was
+    seen (an apply replaced it meanwhile: its counters went with it)."""
     try:
         return maps.read_counters(prog_id)
     except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return []
         raise AgentError("%s %s: reading the eBPF counters failed: %s" % (interface, direction, exc)) from None
 
 
