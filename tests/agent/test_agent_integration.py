@@ -527,6 +527,7 @@ def test_no_loop_when_copies_cross_the_mirrored_interface(lab, agent, family):
             }
         ]
     }
+    dmesg_before = kernel_log()
     agent.apply(config)
     # kernel counters at the peer (the target): all copies, copies of copies, copies of ICMP errors
     inner = INNER[family]
@@ -587,6 +588,20 @@ def test_no_loop_when_copies_cross_the_mirrored_interface(lab, agent, family):
     assert status["excluded"]["icmp-about-copies"] >= 1  # the peer's port unreachables were seen and skipped
     assert sent * 2 <= mirrored
     assert counts["copies"] == mirrored  # one copy per mirrored packet, none lost, none extra
+    assert status["excluded"]["copies"] > 0
+    assert status["interfaces"]["eth0"]["datapath"] == lab.datapath
+    # no loop the kernel noticed either (xmit recursion, a dead loop on a device, a warning); the log is the
+    # machine's: only such messages count, not others' link chatter
+    news = [line for line in kernel_log() if line not in dmesg_before]
+    alarms = [line for line in news if any(word in line.lower() for word in KERNEL_ALARMS)]
+    assert alarms == [], alarms
+
+
+KERNEL_ALARMS = ("recursion", "loop", "warning", "bug:", "call trace", "vxlan", "tma", "bpf")
+
+
+def kernel_log():
+    return set(subprocess.run(["dmesg"], capture_output=True, text=True, check=False).stdout.splitlines())
 
 
 EGRESS_HOOK = "nftables netdev egress hook (CONFIG_NETFILTER_EGRESS, Linux >= 5.16)"

@@ -9,6 +9,7 @@ import os
 from . import asm
 from . import bpf
 from . import compiler
+from . import ebpf_path
 from . import maps
 from .asm import R0
 from .asm import R1
@@ -35,9 +36,13 @@ def _probe_program(map_fd):
 
 
 def ebpf_problem():
-    """Why this kernel cannot run the eBPF data path (a text), or None; probed once per process."""
+    """Why this kernel cannot run the eBPF data path (a text), or None; probed once per process
+    (by loading a small program of the same kind), unless the agent's programs are attached already."""
     if not _probed:
         problem = None
+        if ebpf_path.scan():  # the agent's programs run here already: nothing to load to know
+            _probed.append(None)
+            return None
         try:
             map_fd = maps.create_counters(1)
             try:

@@ -11,6 +11,7 @@ before anything changes, so a verifier rejection leaves the kernel as it was.
 """
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -191,10 +192,13 @@ def _filters_left(interfaces):
 
 
 def counters(interface, direction, prog_id):
-    """[(packets, bytes)] per slot of an attached program."""
+    """[(packets, bytes)] per slot of an attached program; [] when the program is gone since it was
+    seen (an apply replaced it meanwhile: its counters went with it)."""
     try:
         return maps.read_counters(prog_id)
     except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return []
         raise AgentError("%s %s: reading the eBPF counters failed: %s" % (interface, direction, exc)) from None
 
 
