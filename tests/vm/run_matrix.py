@@ -95,13 +95,14 @@ def run_guest_tests(labdir, distro, examples, result):
     address = vmlab.GUEST_ADDRESSES[distro]
     started = time.monotonic()
     command = (
-        "cd {repo} && PYTHONPATH={pylib} TMA_EQUIVALENCE_EXAMPLES={examples} "
+        "cd {repo} && PYTHONPATH={pylib} TMA_EQUIVALENCE_EXAMPLES={examples} TMA_DATAPATHS={datapaths} "
         "python3 -m pytest tests/agent -p no:cacheprovider -q -o junit_family=legacy --junitxml=/tmp/junit.xml "
         "{deselect} > /tmp/pytest.log 2>&1; cat /tmp/junit.xml"
     ).format(
         repo=GUEST_REPO,
         pylib=GUEST_PYLIB,
         examples=examples,
+        datapaths=",".join(result["datapaths_tested"]),
         deselect=" ".join("--deselect " + test for test in GUEST_DESELECT),
     )
     try:
@@ -121,17 +122,18 @@ def guest_facts(labdir, distro):
     address = vmlab.GUEST_ADDRESSES[distro]
     probe = (
         "cd {repo}/roles/mirror_agent/files && python3 -c "
-        "'import json; from traffic_mirror_agent import probe; print(json.dumps(probe.missing_features()))'"
+        "'import json; from traffic_mirror_agent import probe; "
+        'print(json.dumps([probe.missing_features(), probe.missing_features("nftables")]))\''
     ).format(repo=GUEST_REPO)
     auto = (
         "cd {repo}/roles/mirror_agent/files && python3 -c "
         '\'from traffic_mirror_agent import datapath; print("nftables" if datapath.ebpf_problem() else "ebpf")\''
     ).format(repo=GUEST_REPO)
     kernel = vmlab.ssh(labdir, address, "uname -r").stdout.strip()
-    missing = vmlab.ssh(labdir, address, probe).stdout.strip()
+    missing, nftables_missing = json.loads(vmlab.ssh(labdir, address, probe).stdout.strip() or "[null, null]")
     tools = vmlab.ssh(labdir, address, "ip -V; nft --version; python3 --version").stdout.strip().splitlines()
     chosen = vmlab.ssh(labdir, address, auto).stdout.strip()
-    return kernel, json.loads(missing or "null"), tools, chosen
+    return kernel, {"auto": missing, "nftables": nftables_missing}, tools, chosen
 
 
 def run_role(distros):
@@ -210,6 +212,9 @@ def main(argv=None):
                 # what `datapath: auto` chooses on this kernel; the probe says what the agent lacks there
                 "datapath": datapath,
                 "missing_features": missing,
+                # the data paths the guest's tests run for: nftables only where its kernel can mirror
+                # both directions with it (else its refusal is what the tests check)
+                "datapaths_tested": ["ebpf"] + ([] if missing["nftables"] else ["nftables"]),
                 "tools": tools,
                 "role": "not run",
                 "accelerator": (labdir / "accelerator").read_text(),
