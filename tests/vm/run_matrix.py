@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kernel_support  # noqa: E402
 import vmlab  # noqa: E402
 
 REPO = vmlab.REPO
@@ -78,16 +79,23 @@ def copy_in(labdir, address, payload, destination):
 def junit_counts(xml_text):
     root = ET.fromstring(xml_text)
     counts = {"passed": 0, "failed": 0, "skipped": 0}
+    by_datapath = {}
     failures = []
     for case in root.iter("testcase"):
+        datapath = kernel_support.datapath_of(case.get("name") or "")
+        own = by_datapath.setdefault(datapath, {"passed": 0, "failed": 0, "skipped": 0}) if datapath else {}
         if case.find("failure") is not None or case.find("error") is not None:
+            own["failed"] = own.get("failed", 0) + 1
             counts["failed"] += 1
             node = case.find("failure") if case.find("failure") is not None else case.find("error")
             failures.append("{0}: {1}".format(case.get("name"), (node.get("message") or "").splitlines()[:1]))
         elif case.find("skipped") is not None:
+            own["skipped"] = own.get("skipped", 0) + 1
             counts["skipped"] += 1
         else:
+            own["passed"] = own.get("passed", 0) + 1
             counts["passed"] += 1
+    counts["by_datapath"] = by_datapath
     return counts, failures
 
 
