@@ -10,6 +10,7 @@ import ctypes
 import itertools
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -183,6 +184,28 @@ class Agent(object):
         return subprocess.Popen(self.command(*args), stdout=log, stderr=subprocess.STDOUT, env=self.env())
 
 
+PINNED_OBJECT = re.compile(r"\S+:\[\*fsobj\] ")
+
+
+def named_filters(text):
+    """``tc filter show`` text with each cls_bpf program shown as ``name <program name>``: iproute2 before
+    5.16 (Debian 11's 5.9) prints the pin file the loader used ("tma_dp1_714:[*fsobj]", with its pid)
+    and no name, so the name is read from the kernel by the program's id."""
+    if AGENT_PATH not in sys.path:
+        sys.path.insert(0, AGENT_PATH)
+    from traffic_mirror_agent import maps
+
+    lines = []
+    for line in text.splitlines():
+        if PINNED_OBJECT.search(line):
+            line = PINNED_OBJECT.sub("", line)
+            found = re.search(r"\bid (\d+)\b", line)
+            if " name " not in line and found:
+                line = line.replace(" id ", " name %s id " % maps.program_name(int(found.group(1))), 1)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def kernel_snapshot(lab, role):
     """Everything the agent could touch in a namespace, for before/after comparisons."""
     links = json.loads(lab.run(role, "ip", "-d", "-j", "link", "show").stdout)
@@ -194,7 +217,7 @@ def kernel_snapshot(lab, role):
         for direction in ("ingress", "egress"):
             shown = lab.run(role, "tc", "filter", "show", "dev", link["ifname"], direction, check=False).stdout
             if shown.strip():
-                filters["%s %s" % (link["ifname"], direction)] = shown
+                filters["%s %s" % (link["ifname"], direction)] = named_filters(shown)
     return {
         "nft": lab.run(role, "nft", "list", "ruleset").stdout,
         "links": links,

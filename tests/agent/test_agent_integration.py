@@ -12,6 +12,7 @@ import collections
 import ipaddress
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -29,6 +30,7 @@ from netlab import nft_without_egress_hook
 from netlab import parse_vxlan
 from netlab import settle
 from traffic_mirror_agent import host
+from traffic_mirror_agent import maps
 from traffic_mirror_agent import reference
 from traffic_mirror_agent.config import parse_config
 from traffic_mirror_agent.render import build_plan
@@ -429,7 +431,10 @@ def test_offloads_on_a_mirrored_interface_are_reported(lab, agent):
     config = main_config()
     config["sessions"][2]["network_interface"] = "eth2"
     proc = agent("check", "--config", agent.write_config(config))
-    assert "warning: eth2: gso/tso on: the kernel mirrors one copy per super-packet" in proc.stderr, proc.stderr
+    # gro too where the kernel turns it on for veth (Debian 11's 5.10 does)
+    assert re.search(r"warning: eth2: (gro/)?gso/tso on: the kernel mirrors one copy per super-packet", proc.stderr), (
+        proc.stderr
+    )
     assert "ethtool -K eth2 tso off gso off gro off" in proc.stderr
     assert "eth0" not in proc.stderr  # the tests turn eth0's offloads off
     proc = agent.apply(config)
@@ -447,7 +452,9 @@ def test_feature_probes_find_nothing_missing_here(lab, agent):
             lab.ns("src"),
             sys.executable,
             "-c",
-            "from traffic_mirror_agent import features; print(features.missing_features())",
+            # what this lab's data path needs (on Linux < 5.16 the nftables egress hook is not among them
+            # for eBPF)
+            "from traffic_mirror_agent import probe; print(probe.missing_features(%r))" % lab.datapath,
         ],
         capture_output=True,
         text=True,
@@ -538,7 +545,7 @@ def test_no_loop_when_copies_cross_the_mirrored_interface(lab, agent, family):
         "-",
         # not "count": nftables 0.9.8 (Debian 11) reads it as a keyword
         input_text=(
-            'table netdev tmat_copies {\n chain in {\n type filter hook ingress device "eth0" priority 0;\n'
+            'table netdev tmat_copies {\n chain copies_in {\n type filter hook ingress device "eth0" priority 0;\n'
             ' udp dport 4789 counter comment "copies"\n'
             ' udp dport 4789 %(proto)s 17 %(dport)s 9000-9001 counter comment "inner-udp-9000"\n'
             ' udp dport 4789 %(proto)s %(icmp)d counter comment "inner-icmp"\n'
@@ -643,8 +650,8 @@ def test_filters_are_named_from_the_kernel_where_tc_prints_no_program_name(lab, 
             options = item.get("options") or {}
             if item.get("kind") != "bpf" or not options:
                 continue
-            name = options["prog"]["name"]
-            del options["prog"]["name"]  # as iproute2 5.9 prints it
+            name = maps.program_name(options["prog"]["id"])
+            options["prog"].pop("name", None)  # as iproute2 5.9 prints it
             options["bpf_name"] = "%s_4242:[*fsobj]" % name
             assert [entry[2] for entry in host._bpf_entries([item])] == [name]
             seen.append(name)
