@@ -62,7 +62,7 @@ LABELS = {"apply_first": "apply (first)", "apply_again": "apply again", "status"
 # under that launcher, which writes the child's peak RSS to TMA_BENCH_RSS_FILE.
 MEASURING_WRAPPER = r"""
 import json, os, sys, time
-from traffic_mirror_agent import bpf, cli, host
+from traffic_mirror_agent import bpf, cli, ebpf_path, host
 
 STEP_WORDS = {"ip", "tc", "nft", "-f", "link", "route", "qdisc", "filter", "table", "add", "set", "del",
               "delete", "show", "get", "list", "replace", "alias", "up"}
@@ -103,6 +103,7 @@ def timed(name, function):
 host.run = run
 bpf.load = timed("bpf() load", bpf.load)
 bpf.pin = timed("bpf() pin", bpf.pin)
+ebpf_path.load = timed("bpf() load data path", ebpf_path.load)
 start = time.perf_counter()
 code = cli.main(sys.argv[2:])
 inside = time.perf_counter() - start
@@ -186,7 +187,7 @@ def interface_name(index):
     return "v%d" % index
 
 
-def config_for(interfaces):
+def config_for(interfaces, datapath):
     sessions = []
     for index in range(interfaces):
         for number in range(1, SESSIONS_PER_INTERFACE + 1):
@@ -205,7 +206,7 @@ def config_for(interfaces):
             if PACKET_LENGTHS[number - 1]:
                 session["packet_length"] = PACKET_LENGTHS[number - 1]
             sessions.append(session)
-    return {"sessions": sessions}
+    return {"sessions": sessions, "datapath": datapath}
 
 
 # ------------------------------------------------------------------ the lab
@@ -260,9 +261,28 @@ class MeasuredAgent(netlab.Agent):
         return figures
 
 
-def agent_objects(lab):
-    """What the agent made in src: nft chains, rules and anonymous sets, vxlan devices, truncation filters."""
-    table = json.loads(lab.run("src", "nft", "-j", "list", "table", *TABLE).stdout)["nftables"]
+def agent_table(lab):
+    """The agent's nft table as JSON items ([] when it has none: the eBPF data path)."""
+    proc = lab.run("src", "nft", "-j", "list", "table", *TABLE, check=False)
+    return json.loads(proc.stdout)["nftables"] if proc.returncode == 0 else []
+
+
+def data_path_programs(lab, interfaces):
+    """(interface, direction, program id) of the agent's data path filters (tc pref 49) on the mirrored veths."""
+    found = []
+    for index in range(interfaces):
+        for direction in ("ingress", "egress"):
+            out = lab.run("src", "tc", "-j", "filter", "show", "dev", interface_name(index), direction).stdout
+            for item in json.loads(out or "[]"):
+                if item.get("kind") == "bpf" and item.get("pref") == 49 and item.get("options"):
+                    found.append((interface_name(index), direction, item["options"].get("prog", {}).get("id")))
+    return found
+
+
+def agent_objects(lab, interfaces):
+    """What the agent made in src: nft chains, rules and anonymous sets, eBPF data path programs, vxlan
+    devices, truncation filters."""
+    table = agent_table(lab)
     devices = agent_devices(lab)
     filters = 0
     for device in devices:
@@ -274,6 +294,7 @@ def agent_objects(lab):
         "nft_rules": sum(1 for item in table if "rule" in item),
         "nft_anonymous_sets": count_anonymous_sets(table),
         "nft_verdict_maps": count_anonymous_sets(table, "vmap"),
+        "data_path_programs": len(data_path_programs(lab, interfaces)),
         "vxlan_devices": len(devices),
         "truncation_filters": filters,
     }
@@ -294,29 +315,31 @@ def agent_devices(lab):
     return sorted(link["ifname"] for link in links if link["ifname"].startswith("tma"))
 
 
-def kernel_identity(lab):
-    """The agent's table with rule handles (a replaced table gets new ones) and its devices' ifindexes."""
-    listing = lab.run("src", "nft", "-a", "list", "table", *TABLE).stdout
+def kernel_identity(lab, interfaces):
+    """The agent's table with rule handles (a replaced table gets new ones), its data path programs' ids (a
+    reloaded program gets a new one) and its devices' ifindexes."""
+    listing = lab.run("src", "nft", "-a", "list", "table", *TABLE, check=False).stdout
     rules = [re.sub(r"counter packets \d+ bytes \d+", "counter", line) for line in listing.splitlines()]
     links = json.loads(lab.run("src", "ip", "-j", "link", "show", "type", "vxlan").stdout)
-    return rules, sorted((link["ifname"], link["ifindex"]) for link in links)
+    devices = sorted((link["ifname"], link["ifindex"]) for link in links)
+    return rules, data_path_programs(lab, interfaces), devices
 
 
 # ------------------------------------------------------------------ one round
 
 
-def timing_pass(lab, agent):
+def timing_pass(lab, agent, interfaces):
     """apply on a clean kernel, apply again (must change nothing), status, remove."""
     first = agent.measured("apply", "--config", agent.config_path)
     if first["stdout"].strip() != "changed":
         raise RuntimeError("first apply did not report a change: %r" % first["stdout"])
-    before = kernel_identity(lab)
+    before = kernel_identity(lab, interfaces)
     again = agent.measured("apply", "--config", agent.config_path)
     again["reported"] = again["stdout"].strip()
-    again["kernel_untouched"] = before == kernel_identity(lab)
+    again["kernel_untouched"] = before == kernel_identity(lab, interfaces)
     status = agent.measured("status", "--json")
     status["matches"] = json.loads(status["stdout"])["matches"]
-    objects = agent_objects(lab)
+    objects = agent_objects(lab, interfaces)
     remove = agent.measured("remove")
     remove["reported"] = remove["stdout"].strip()
     remove["left_behind"] = len(agent_devices(lab))
@@ -336,8 +359,8 @@ def memory_pass(agent):
     return figures
 
 
-def one_round(lab, agent):
-    timing = timing_pass(lab, agent)
+def one_round(lab, agent, interfaces):
+    timing = timing_pass(lab, agent, interfaces)
     memory = memory_pass(agent)
     for command in COMMANDS:
         timing[command].pop("stdout", None)
@@ -532,17 +555,20 @@ def median_step(rounds, command, name):
     return {"count": max(s["count"] for s in steps), "seconds": statistics.median(s["seconds"] for s in steps)}
 
 
-def measure_size(interfaces, repeats, workdir):
+def measure_size(interfaces, repeats, workdir, datapath="nftables"):
+    """One size on one data path; the what-ifs (nftables alternatives) only on the nftables path."""
     lab = build_lab(interfaces)
     try:
-        agent = MeasuredAgent(lab, "src", os.path.join(workdir, "n%d" % interfaces))
+        agent = MeasuredAgent(lab, "src", os.path.join(workdir, "%s%d" % (datapath, interfaces)))
         os.makedirs(agent.workdir, exist_ok=True)
-        agent.write_config(config_for(interfaces))
+        agent.write_config(config_for(interfaces, datapath))
         agent("remove")
-        result = summarize([one_round(lab, agent) for _round in range(repeats)])
-        result["whatif"] = whatifs(lab, agent, interfaces * SESSIONS_PER_INTERFACE)
+        result = summarize([one_round(lab, agent, interfaces) for _round in range(repeats)])
+        if datapath == "nftables":
+            result["whatif"] = whatifs(lab, agent, interfaces * SESSIONS_PER_INTERFACE)
     finally:
         lab.close()
+    result["datapath"] = datapath
     result["interfaces"] = interfaces
     result["sessions"] = interfaces * SESSIONS_PER_INTERFACE
     return result
@@ -565,26 +591,30 @@ def top_steps(size, commands, limit=6):
     return sorted(totals, key=totals.get, reverse=True)[:limit]
 
 
-def plot(path, sizes):
+def plot(path, sizes, ebpf_sizes=()):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), dpi=110)
-    plot_times(left, sizes)
+    plot_times(left, sizes, ebpf_sizes)
     plot_steps(right, sizes[-1])
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def plot_times(ax, sizes):
+def plot_times(ax, sizes, ebpf_sizes=()):
     xs = [s["interfaces"] for s in sizes]
-    for command, style in zip(COMMANDS, ("o-", "s-", "^--", "x:")):
-        ys = [s[command]["wall_s"] for s in sizes]
-        label = "%s (no change)" % LABELS[command] if command == "apply_again" else LABELS[command]
-        ax.plot(xs, ys, style, label="%s: %.2f s at %d" % (label, ys[-1], xs[-1]))
+    for path, measured, color in (("nftables", sizes, None), ("eBPF", ebpf_sizes, "grey")):
+        for command, style in zip(COMMANDS, ("o-", "s-", "^--", "x:")):
+            if not measured:
+                continue
+            ys = [s[command]["wall_s"] for s in measured]
+            label = "%s (no change)" % LABELS[command] if command == "apply_again" else LABELS[command]
+            kwargs = {"color": color, "alpha": 0.7} if color else {}
+            ax.plot(xs, ys, style, label="%s %s: %.2f s at %d" % (path, label, ys[-1], xs[-1]), **kwargs)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(xs)
@@ -593,7 +623,7 @@ def plot_times(ax, sizes):
     ax.set_ylabel("wall time of the CLI, s (median)")
     ax.set_title("agent command time vs interfaces", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=6)
 
 
 def plot_steps(ax, size):
@@ -620,13 +650,15 @@ def run(quick, out_dir):
     source_digest = common.agent_source_digest()
     with tempfile.TemporaryDirectory(prefix="tma-bench-") as workdir:
         results = [measure_size(n, repeats, workdir) for n in sizes]
+        ebpf_results = [measure_size(n, repeats, workdir, "ebpf") for n in sizes]
     if common.agent_source_digest() != source_digest:
         raise RuntimeError("the agent's source changed while it was measured: run again")
     png = NAME + ".png"
     os.makedirs(out_dir, exist_ok=True)
-    plot(os.path.join(out_dir, png), results)
+    plot(os.path.join(out_dir, png), results, ebpf_results)
     return {
         "sizes": results,
+        "ebpf_sizes": ebpf_results,
         "sessions_per_interface": SESSIONS_PER_INTERFACE,
         "rules_per_direction": RULES_PER_DIRECTION,
         "child_rss_launcher": child_launcher("-")[0],
@@ -662,6 +694,7 @@ def summary_table(sizes):
                 "%s (`%s`)" % (child, child_step),
                 s["objects"]["nft_rules"],
                 s["objects"]["nft_anonymous_sets"],
+                s["objects"]["data_path_programs"],
                 s["objects"]["vxlan_devices"],
                 ", ".join(s["apply_again"]["reported"])
                 + ("" if s["apply_again"]["kernel_untouched"] else " (TOUCHED)"),
@@ -678,6 +711,7 @@ def summary_table(sizes):
         "largest child RSS, MiB",
         "nft rules",
         "nft anonymous sets",
+        "eBPF programs",
         "vxlan devices",
         "re-apply says",
     ]
@@ -755,18 +789,50 @@ def render_markdown(result):
             mib(result["child_rss_floor_kib"]),
         )
     )
-    return "\n\n".join(
-        [
-            "## Agent control plane: apply, re-apply, status",
-            intro,
-            summary_table(sizes),
-            "![apply time vs interfaces](performance/%s)" % result["plot"],
-            profile_table(largest),
-            "What would be faster, measured in the same lab:",
-            whatif_table(largest),
-            common.machine_line(result),
-            interpretation(result),
+    parts = [
+        "## Agent control plane: apply, re-apply, status",
+        intro,
+        "### nftables data path",
+        summary_table(sizes),
+        "![apply time vs interfaces](performance/%s)" % result["plot"],
+        profile_table(largest),
+        "What would be faster, measured in the same lab:",
+        whatif_table(largest),
+        common.machine_line(result),
+        interpretation(result),
+    ]
+    ebpf_sizes = result.get("ebpf_sizes")
+    if ebpf_sizes:
+        parts += [
+            "### eBPF data path",
+            "The same configs with `datapath: ebpf`: one cls_bpf program per mirrored interface and direction "
+            "instead of the nft table; the vxlan devices and their truncation filters are the same. The plot "
+            "above shows both paths.",
+            summary_table(ebpf_sizes),
+            profile_table(ebpf_sizes[-1]),
+            ebpf_interpretation(result),
         ]
+    return "\n\n".join(parts)
+
+
+def ebpf_interpretation(result):
+    nft, ebpf = result["sizes"][-1], result["ebpf_sizes"][-1]
+    again = ebpf["apply_again"]
+    loads = again["steps"].get("bpf() load data path", {}).get("count", 0)
+    return (
+        "At %d interfaces the first `apply` on the eBPF path takes %.1f s (nftables: %.1f s), re-applying the "
+        "unchanged config %.1f s (nftables: %.1f s): it reports `%s`, loads %d programs and the kernel's "
+        "programs, devices and their ids stay the same: %s."
+        % (
+            ebpf["interfaces"],
+            ebpf["apply_first"]["wall_s"],
+            nft["apply_first"]["wall_s"],
+            again["wall_s"],
+            nft["apply_again"]["wall_s"],
+            ", ".join(again["reported"]),
+            loads,
+            "yes" if again["kernel_untouched"] else "NO",
+        )
     )
 
 

@@ -31,3 +31,14 @@ def pinned(ifindex):
     """Load and pin the program for ``ifindex`` (the agent's PinnedProgram); a context manager
     that yields the pin path for tc."""
     return bpf.PinnedProgram(lambda: bpf.load_code(program(ifindex), "bench_clone"), "bench_clone")
+
+
+def noop_program():
+    a = asm.Program()
+    a.mov(R0, -1)  # TC_ACT_UNSPEC: the packet goes on, as the agent's program returns
+    a.exit()
+    return a.assemble()
+
+
+def pinned_noop():
+    return bpf.PinnedProgram(lambda: bpf.load_code(noop_program(), "bench_noop"), "bench_noop")

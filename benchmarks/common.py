@@ -94,11 +94,43 @@ def write_result(out_dir, name, result, quick=False):
 
 def agent_source_digest():
     """A digest of the agent's source: which code the figures are of (the package is edited as we measure)."""
+    return _digest_of([AGENT_PACKAGE])
+
+
+def module_source_digest():
+    """A digest of the collection's plugin sources (modules, module_utils, action plugins) and the offline
+    endpoint the module figures are measured against."""
+    return _digest_of([os.path.join(ROOT, "plugins"), os.path.join(ROOT, "tools", "offline_ec2")])
+
+
+def _digest_of(directories):
     digest = hashlib.sha256()
-    for name in sorted(n for n in os.listdir(AGENT_PACKAGE) if n.endswith(".py")):
-        with open(os.path.join(AGENT_PACKAGE, name), "rb") as handle:
-            digest.update(name.encode() + b"\0" + handle.read())
+    for directory in directories:
+        for base, dirs, files in sorted(os.walk(directory)):
+            dirs.sort()
+            for name in sorted(n for n in files if n.endswith(".py")):
+                path = os.path.join(base, name)
+                with open(path, "rb") as handle:
+                    digest.update(os.path.relpath(path, ROOT).encode() + b"\0" + handle.read())
     return digest.hexdigest()[:16]
+
+
+# which source each benchmark's figures are of, by the key its result records the digest under
+SOURCE_DIGESTS = {"agent_source_digest": agent_source_digest, "module_source_digest": module_source_digest}
+
+
+def staleness(result):
+    """Why a result's figures no longer describe the code here ([] when they do)."""
+    recorded = [key for key in SOURCE_DIGESTS if key in result]
+    if not recorded:
+        return ["the result records no source digest (it predates them), so it cannot be tied to this code"]
+    problems = []
+    for key in recorded:
+        now = SOURCE_DIGESTS[key]()
+        if result[key] != now:
+            what = key.replace("_source_digest", "")
+            problems.append("measured on %s source %s; the %s is now %s" % (what, result[key], what, now))
+    return problems
 
 
 def mirror_lab(ipv6=True):
@@ -140,12 +172,15 @@ def read_result(out_dir, name):
 def machine_line(result):
     """One sentence for docs/performance.md: on what machine and when."""
     m = result["machine"]
-    return "Taken %s on %s (%s cores, %s GiB, kernel %s)%s." % (
+    recorded = [k for k in SOURCE_DIGESTS if k in result]
+    digests = ", ".join("%s source %s" % (k.replace("_source_digest", ""), result[k]) for k in recorded)
+    return "Taken %s on %s (%s cores, %s GiB, kernel %s)%s%s." % (
         m["taken"],
         m["cpu"],
         m["cores"],
         m["memory_gib"],
         m["kernel"],
+        ", of %s" % digests if digests else "",
         " — QUICK SMOKE RUN, the figures mean nothing" if result.get("quick") else "",
     )
 

@@ -33,6 +33,18 @@ Contents:
 """
 
 
+def stale_marked(name, text, problems):
+    """A section with a stale mark under its title when its figures are not of this code."""
+    if not problems:
+        return text
+    title, rest = text.strip().split("\n", 1)
+    mark = "> **Stale figures:** %s. Re-run `benchmarks/%s.py` (as root) to measure this code." % (
+        "; ".join(problems),
+        name,
+    )
+    return "%s\n\n%s\n%s" % (title, mark, rest)
+
+
 def render(out_dir):
     sections, missing = [], []
     for name in BENCHMARKS:
@@ -41,7 +53,8 @@ def render(out_dir):
             missing.append(name)
             continue
         module = importlib.import_module(name)
-        sections.append((name, module.render_markdown(common.read_result(out_dir, name))))
+        result = common.read_result(out_dir, name)
+        sections.append((name, stale_marked(name, module.render_markdown(result), common.staleness(result))))
     lines = [INTRO]
     for name, text in sections:
         title = text.strip().splitlines()[0].lstrip("#").strip()

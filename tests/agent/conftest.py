@@ -1,11 +1,26 @@
 import os
 import sys
 
+import pytest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT_PATH = os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "mirror_agent", "files")
 for path in (AGENT_PATH, HERE):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+
+# Every test that runs the agent in a kernel runs once per data path: a test
+# asks for ``datapath`` through its lab (netlab.Agent writes it into each config).
+# TMA_DATAPATHS narrows them: the kernel matrix sets it to the data paths a guest's
+# kernel can run (on Linux < 5.16 the nftables one cannot mirror egress, which
+# test_check_asks_only_what_the_data_path_needs proves there by its refusal).
+DATAPATHS = tuple(os.environ.get("TMA_DATAPATHS", "nftables,ebpf").split(","))
+
+
+@pytest.fixture(scope="module", params=DATAPATHS)
+def datapath(request):
+    return request.param
 
 
 def pytest_configure(config):

@@ -10,6 +10,8 @@ import ctypes
 import itertools
 import json
 import os
+import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -49,9 +51,10 @@ def in_netns(name):
 class Lab(object):
     """A set of namespaces; ``ns(role)`` gives the real name of a role."""
 
-    def __init__(self):
+    def __init__(self, datapath=None):
         self.prefix = "tmat%d-%d-" % (os.getpid() % 100000, next(_counter))
         self.names = []
+        self.datapath = datapath  # the agent's data path in the configs Agent writes (None: the config's own)
 
     def ns(self, role):
         return self.prefix + role
@@ -150,10 +153,17 @@ class Agent(object):
             args
         )
 
-    def write_config(self, config):
-        with open(self.config_path, "w") as handle:
-            json.dump(config, handle)
-        return self.config_path
+    def with_datapath(self, config):
+        """``config`` with the lab's data path, unless it names one itself."""
+        if self.lab.datapath and isinstance(config, dict) and "datapath" not in config:
+            config = dict(config, datapath=self.lab.datapath)
+        return config
+
+    def write_config(self, config, path=None):
+        path = path or self.config_path
+        with open(path, "w") as handle:
+            json.dump(self.with_datapath(config), handle)
+        return path
 
     def __call__(self, *args, check=True):
         proc = subprocess.run(self.command(*args), capture_output=True, text=True, env=self.env(), check=False)
@@ -174,16 +184,45 @@ class Agent(object):
         return subprocess.Popen(self.command(*args), stdout=log, stderr=subprocess.STDOUT, env=self.env())
 
 
+PINNED_OBJECT = re.compile(r"\S+:\[\*fsobj\] ")
+
+
+def named_filters(text):
+    """``tc filter show`` text with each cls_bpf program shown as ``name <program name>``: iproute2 before
+    5.16 (Debian 11's 5.9) prints the pin file the loader used ("tma_dp1_714:[*fsobj]", with its pid)
+    and no name, so the name is read from the kernel by the program's id."""
+    if AGENT_PATH not in sys.path:
+        sys.path.insert(0, AGENT_PATH)
+    from traffic_mirror_agent import maps
+
+    lines = []
+    for line in text.splitlines():
+        if PINNED_OBJECT.search(line):
+            line = PINNED_OBJECT.sub("", line)
+            found = re.search(r"\bid (\d+)\b", line)
+            if " name " not in line and found:
+                line = line.replace(" id ", " name %s id " % maps.program_name(int(found.group(1))), 1)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def kernel_snapshot(lab, role):
     """Everything the agent could touch in a namespace, for before/after comparisons."""
     links = json.loads(lab.run(role, "ip", "-d", "-j", "link", "show").stdout)
     for link in links:
         for volatile in ("stats", "stats64", "operstate"):
             link.pop(volatile, None)
+    filters = {}
+    for link in links:
+        for direction in ("ingress", "egress"):
+            shown = lab.run(role, "tc", "filter", "show", "dev", link["ifname"], direction, check=False).stdout
+            if shown.strip():
+                filters["%s %s" % (link["ifname"], direction)] = named_filters(shown)
     return {
         "nft": lab.run(role, "nft", "list", "ruleset").stdout,
         "links": links,
         "qdiscs": lab.run(role, "tc", "qdisc", "show").stdout,
+        "filters": filters,  # with the eBPF programs' ids: a program swapped in shows here
     }
 
 
@@ -353,3 +392,22 @@ def parse_vxlan(data, port=4789):
         return None
     flags, vni_field = struct.unpack("!II", udp[8:16])
     return (vni_field >> 8, udp[16:], sport, total, more)
+
+
+def nft_without_egress_hook(directory):
+    """A PATH directory whose ``nft`` refuses every ruleset with a netdev egress hook (as on Linux < 5.16)
+    and passes everything else to the real nft; returns the PATH to use."""
+    real = shutil.which("nft")
+    fake = os.path.join(directory, "nft")
+    with open(fake, "w") as handle:
+        handle.write(
+            "#!/bin/sh\n"
+            "case \" $* \" in *' -f '*) input=$(cat)\n"
+            "  case \"$input\" in *'hook egress'*)\n"
+            "    echo 'Error: Could not process rule: Operation not supported' >&2; exit 1;; esac\n"
+            '  printf \'%%s\\n\' "$input" | exec %s "$@";;\n'
+            "esac\n"
+            'exec %s "$@"\n' % (real, real)
+        )
+    os.chmod(fake, 0o755)
+    return "%s:%s" % (directory, os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))

@@ -76,13 +76,32 @@ def test_bad_programs_refused(build, message):
 
 def test_jump_too_far_refused():
     a = asm.Program()
-    a.ja("far")
+    a.jeq(R1, 0, "far")  # conditional: the filler is reachable, so it stays
     for _filler in range(1 << 15):
         a.mov(R0, 0)
     a.label("far")
     a.exit()
     with pytest.raises(asm.AsmError, match="more than 16 bits"):
         a.assemble()
+
+
+def test_unreachable_instructions_are_left_out():
+    """The verifier refuses a program with an instruction no run reaches ("unreachable insn"):
+    code after an unconditional jump that nothing jumps to is dropped, labels follow."""
+    a = asm.Program()
+    a.jeq(R1, 0, "out")
+    a.ja("out")
+    a.mov(R0, 7)  # dead
+    a.ld_imm64(R2, 1)  # dead, two slots
+    a.label("dead_label")  # nothing jumps here
+    a.mov(R0, 8)  # dead
+    a.label("out")
+    a.mov(R0, 0).exit()
+    code = a.assemble()
+    assert len(code) == 4 * 8
+    offsets = [int.from_bytes(code[i + 2 : i + 4], "little", signed=True) for i in range(0, len(code), 8)]
+    assert offsets == [1, 0, 0, 0]
+    assert code[16:24] == asm.Program().mov(R0, 0).assemble()
 
 
 def test_big_endian_host_refused_before_loading(monkeypatch):

@@ -220,9 +220,10 @@ def test_render_is_deterministic_and_names_every_object():
     assert 'counter dup to "%s" accept comment "tma|web|ingress|10"' % plan.session_devices["web"] in plan.ruleset
 
 
-def test_render_cli_changes_nothing(tmp_path):
+@pytest.mark.parametrize("datapath", ["nftables", "ebpf"])
+def test_render_cli_changes_nothing(tmp_path, datapath):
     path = tmp_path / "c.json"
-    path.write_text(json.dumps({"sessions": [session()]}))
+    path.write_text(json.dumps({"sessions": [session()], "datapath": datapath}))
     proc = subprocess.run(
         [sys.executable, "-m", "traffic_mirror_agent", "render", "--config", str(path)],
         env={"PYTHONPATH": AGENT_PATH, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
@@ -231,7 +232,13 @@ def test_render_cli_changes_nothing(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "ip link add tma" in proc.stdout and "table netdev traffic_mirror_agent" in proc.stdout
+    assert proc.stdout.startswith("# data path: eth0 %s\n" % datapath)
+    assert "ip link add tma" in proc.stdout
+    # the nftables table only for the nftables data path; one program per direction for eBPF
+    assert ("table netdev traffic_mirror_agent" in proc.stdout) == (datapath == "nftables")
+    for direction in ("ingress", "egress"):
+        line = "# eBPF: tc filter replace dev eth0 %s pref 49 handle 1 bpf da <tma_" % direction
+        assert (line in proc.stdout) == (datapath == "ebpf"), proc.stdout
 
 
 def test_cli_reports_invalid_config_with_exit_2(tmp_path):

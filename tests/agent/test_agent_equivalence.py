@@ -39,8 +39,12 @@ from netlab import mac_of
 from netlab import parse_vxlan
 from netlab import raw_socket
 from netlab import settle
+from traffic_mirror_agent import compiler
+from traffic_mirror_agent import ebpf_path
+from traffic_mirror_agent import maps
 from traffic_mirror_agent import reference
 from traffic_mirror_agent.config import parse_config
+from traffic_mirror_agent.render import build_plan
 from traffic_mirror_agent.render import copy_length
 
 pytestmark = pytest.mark.netns
@@ -179,8 +183,8 @@ def packets(draw):
 
 
 class Bench(object):
-    def __init__(self, tmp):
-        self.lab = Lab()
+    def __init__(self, tmp, datapath):
+        self.lab = Lab(datapath)
         lab = self.lab
         for role in ("src", "peer", "col"):
             lab.add_host(role)
@@ -204,6 +208,9 @@ class Bench(object):
         time.sleep(0.2)
 
     def counters(self):
+        """(hook, rule comment) -> packets counted, read from the data path in use."""
+        if self.lab.datapath == "ebpf":
+            return self.ebpf_counters()
         out = self.lab.run("src", "nft", "-j", "list", "table", "netdev", "traffic_mirror_agent").stdout
         result = collections.Counter()
         for item in json.loads(out)["nftables"]:
@@ -215,6 +222,18 @@ class Bench(object):
                     result[(rule["chain"][:2], rule["comment"])] += expr["counter"]["packets"]
         return result
 
+    def ebpf_counters(self):
+        # the counter slots of each program, as status maps them back
+        plan = build_plan(self.parsed, {}, {"eth0": "ebpf"})
+        with in_netns(self.lab.ns("src")):
+            programs = ebpf_path.attached("eth0")
+        result = collections.Counter()
+        for direction, (_name, prog_id) in programs.items():
+            slots = compiler.program_for(plan, "eth0", direction).slots
+            for comment, (packets, _bytes) in zip(slots, maps.read_counters(prog_id)):
+                result[(direction[:2], comment)] += packets
+        return result
+
     def close(self):
         for sock in (self.ingress, self.egress):
             sock.close()
@@ -223,8 +242,8 @@ class Bench(object):
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    bench = Bench(tmp_path_factory.mktemp("equivalence"))
+def bench(tmp_path_factory, datapath):
+    bench = Bench(tmp_path_factory.mktemp("equivalence"), datapath)
     try:
         yield bench
     finally:
@@ -262,6 +281,7 @@ def moved(before, after):
 def test_kernel_decides_as_the_reference(bench, config, traffic):
     bench.agent.apply(config)
     parsed = parse_config(config)
+    bench.parsed = parsed
     bench.collector.frames = []
     drain_all([bench.collector], quiet=0.05)
     bench.collector.frames = []

@@ -56,8 +56,8 @@ def veth_to_peer(lab):
 
 
 @pytest.fixture
-def lab():
-    lab = Lab()
+def lab(datapath):
+    lab = Lab(datapath)
     try:
         for role in ("src", "peer", "col"):
             lab.add_host(role)
@@ -84,9 +84,7 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 
 
 def status_with(agent, cfg):
-    path = os.path.join(agent.workdir, "expected.json")
-    with open(path, "w") as handle:
-        json.dump(cfg, handle)
+    path = agent.write_config(cfg, os.path.join(agent.workdir, "expected.json"))
     return json.loads(agent("status", "--json", "--config", path).stdout)
 
 
@@ -170,7 +168,10 @@ def test_run_follows_interfaces_signals_and_recovers_from_kill_9(lab, tmp_path):
         assert matches(agent, config(vni_a=601))
         assert copies_of_udp(lab).count(601) == 3
         # damage while nobody watches, then restart: recovered
-        lab.run("src", "nft", "flush", "chain", "netdev", "traffic_mirror_agent", "state")
+        if lab.datapath == "ebpf":  # the program on eth0's ingress goes
+            lab.run("src", "tc", "filter", "del", "dev", "eth0", "ingress", "pref", "49")
+        else:
+            lab.run("src", "nft", "flush", "chain", "netdev", "traffic_mirror_agent", "state")
         assert not status_with(agent, config(vni_a=601))["matches"]
         proc = agent.popen("run", "--config", agent.config_path, "--poll-interval", "0.5")
         wait_for(lambda: matches(agent, config(vni_a=601)), what="recovery after restart")
@@ -183,6 +184,8 @@ def test_run_follows_interfaces_signals_and_recovers_from_kill_9(lab, tmp_path):
         assert after["nft"] == pristine["nft"] == ""
         assert agent_devices(lab) == set()
         assert after["qdiscs"] == pristine["qdiscs"] or "tma" not in after["qdiscs"]
+        assert after["filters"] == pristine["filters"] == {}
+        assert "clsact" not in after["qdiscs"]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -113,7 +113,7 @@ def test_underlay_down_and_up(lab, tmp_path, record_property):
 COUNTERS = (
     """
 table netdev tmat_count {
-  chain in {
+  chain copies_in {
     type filter hook ingress device "eth0" priority 0;
     ip protocol udp udp dport 4789 counter comment "copies"
     ip protocol udp udp dport 4789 @th,416,16 %d counter comment "copies of the burst"

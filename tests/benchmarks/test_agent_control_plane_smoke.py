@@ -37,6 +37,7 @@ def test_apply_makes_one_device_and_filter_per_session_and_rules_grow_with_inter
         objects = size["objects"]
         assert objects["vxlan_devices"] == objects["truncation_filters"] == size["sessions"], objects
         assert objects["nft_chains"] > 0 and objects["nft_anonymous_sets"] > 0
+        assert objects["data_path_programs"] == 0
         first = size["apply_first"]["steps"]
         assert first["nft -f"]["count"] == 1
         assert first["ip link add"]["count"] == size["sessions"]
@@ -97,3 +98,20 @@ def test_markdown_has_the_tables_and_links_the_plot_it_wrote(quick_run):
     assert "| step at 2 interfaces |" in text
     assert "](performance/agent_control_plane.png)" in text
     assert (out / "agent_control_plane.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_the_ebpf_path_is_measured_with_a_program_per_interface_and_direction(quick_run):
+    result = quick_run[1]
+    assert [s["interfaces"] for s in result["ebpf_sizes"]] == list(agent_control_plane.QUICK_SIZES)
+    for size in result["ebpf_sizes"]:
+        assert size["datapath"] == "ebpf"
+        objects = size["objects"]
+        assert objects["nft_rules"] == 0 and objects["data_path_programs"] == 2 * size["interfaces"], objects
+        assert objects["vxlan_devices"] == objects["truncation_filters"] == size["sessions"], objects
+        assert size["apply_first"]["steps"]["bpf() load data path"]["count"] == 2 * size["interfaces"]
+        again = size["apply_again"]
+        assert again["reported"] == ["unchanged"] and again["kernel_untouched"] is True
+        assert "bpf() load data path" not in again["steps"] and "tc filter replace" not in again["steps"]
+        assert size["status"]["matches"] is True and size["remove"]["left_behind"] == 0
+    text = agent_control_plane.render_markdown(result)
+    assert "### eBPF data path" in text

@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kernel_support  # noqa: E402
 import vmlab  # noqa: E402
 
 REPO = vmlab.REPO
@@ -78,16 +79,23 @@ def copy_in(labdir, address, payload, destination):
 def junit_counts(xml_text):
     root = ET.fromstring(xml_text)
     counts = {"passed": 0, "failed": 0, "skipped": 0}
+    by_datapath = {}
     failures = []
     for case in root.iter("testcase"):
+        datapath = kernel_support.datapath_of(case.get("name") or "")
+        own = by_datapath.setdefault(datapath, {"passed": 0, "failed": 0, "skipped": 0}) if datapath else {}
         if case.find("failure") is not None or case.find("error") is not None:
+            own["failed"] = own.get("failed", 0) + 1
             counts["failed"] += 1
             node = case.find("failure") if case.find("failure") is not None else case.find("error")
             failures.append("{0}: {1}".format(case.get("name"), (node.get("message") or "").splitlines()[:1]))
         elif case.find("skipped") is not None:
+            own["skipped"] = own.get("skipped", 0) + 1
             counts["skipped"] += 1
         else:
+            own["passed"] = own.get("passed", 0) + 1
             counts["passed"] += 1
+    counts["by_datapath"] = by_datapath
     return counts, failures
 
 
@@ -95,13 +103,14 @@ def run_guest_tests(labdir, distro, examples, result):
     address = vmlab.GUEST_ADDRESSES[distro]
     started = time.monotonic()
     command = (
-        "cd {repo} && PYTHONPATH={pylib} TMA_EQUIVALENCE_EXAMPLES={examples} "
+        "cd {repo} && PYTHONPATH={pylib} TMA_EQUIVALENCE_EXAMPLES={examples} TMA_DATAPATHS={datapaths} "
         "python3 -m pytest tests/agent -p no:cacheprovider -q -o junit_family=legacy --junitxml=/tmp/junit.xml "
         "{deselect} > /tmp/pytest.log 2>&1; cat /tmp/junit.xml"
     ).format(
         repo=GUEST_REPO,
         pylib=GUEST_PYLIB,
         examples=examples,
+        datapaths=",".join(result["datapaths_tested"]),
         deselect=" ".join("--deselect " + test for test in GUEST_DESELECT),
     )
     try:
@@ -121,12 +130,18 @@ def guest_facts(labdir, distro):
     address = vmlab.GUEST_ADDRESSES[distro]
     probe = (
         "cd {repo}/roles/mirror_agent/files && python3 -c "
-        "'import json; from traffic_mirror_agent import probe; print(json.dumps(probe.missing_features()))'"
+        "'import json; from traffic_mirror_agent import probe; "
+        'print(json.dumps([probe.missing_features(), probe.missing_features("nftables")]))\''
+    ).format(repo=GUEST_REPO)
+    auto = (
+        "cd {repo}/roles/mirror_agent/files && python3 -c "
+        '\'from traffic_mirror_agent import datapath; print("nftables" if datapath.ebpf_problem() else "ebpf")\''
     ).format(repo=GUEST_REPO)
     kernel = vmlab.ssh(labdir, address, "uname -r").stdout.strip()
-    missing = vmlab.ssh(labdir, address, probe).stdout.strip()
+    missing, nftables_missing = json.loads(vmlab.ssh(labdir, address, probe).stdout.strip() or "[null, null]")
     tools = vmlab.ssh(labdir, address, "ip -V; nft --version; python3 --version").stdout.strip().splitlines()
-    return kernel, json.loads(missing or "null"), tools
+    chosen = vmlab.ssh(labdir, address, auto).stdout.strip()
+    return kernel, {"auto": missing, "nftables": nftables_missing}, tools, chosen
 
 
 def run_role(distros):
@@ -198,13 +213,16 @@ def main(argv=None):
             address = vmlab.GUEST_ADDRESSES[distro]
             copy_in(labdir, address, pylib, GUEST_PYLIB)
             copy_in(labdir, address, checkout, GUEST_REPO)
-            kernel, missing, tools = guest_facts(labdir, distro)
+            kernel, missing, tools, datapath = guest_facts(labdir, distro)
             row = {
                 "kernel": kernel,
                 "distro": distro,
-                # The agent has one data path today; the probe says what it lacks on this kernel.
-                "datapath": "nftables",
+                # what `datapath: auto` chooses on this kernel; the probe says what the agent lacks there
+                "datapath": datapath,
                 "missing_features": missing,
+                # the data paths the guest's tests run for: nftables only where its kernel can mirror
+                # both directions with it (else its refusal is what the tests check)
+                "datapaths_tested": ["ebpf"] + ([] if missing["nftables"] else ["nftables"]),
                 "tools": tools,
                 "role": "not run",
                 "accelerator": (labdir / "accelerator").read_text(),

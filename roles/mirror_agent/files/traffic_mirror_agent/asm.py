@@ -176,17 +176,49 @@ class Program(object):
     def __len__(self):
         return len(self.insns)
 
+    def _reachable(self):
+        """Which instructions a run can reach from the first (the verifier refuses unreachable ones)."""
+        seen = set()
+        todo = [0]
+        while todo:
+            index = todo.pop()
+            if index in seen or index >= len(self.insns):
+                continue
+            seen.add(index)
+            insn = self.insns[index]
+            if insn.code == LD | IMM | SIZES[8]:
+                seen.add(index + 1)  # the second half of ld_imm64
+                todo.append(index + 2)
+                continue
+            if insn.label is not None:
+                todo.append(self.labels[insn.label])
+            if insn.code not in (JMP | JMP_OPS["ja"], JMP | JMP_OPS["exit"]):
+                todo.append(index + 1)
+        return seen
+
     def assemble(self):
-        """The program's bytes, every jump resolved from its label."""
-        out = []
-        for index, insn in enumerate(self.insns):
-            off = insn.off
+        """The program's bytes, every jump resolved from its label; instructions no
+        run can reach (code after a jump that nothing jumps past) are left out."""
+        for insn in self.insns:
             if insn.label is not None:
                 if insn.label not in self.labels:
                     raise AsmError("jump to undefined label %r" % insn.label)
                 if self.labels[insn.label] >= len(self.insns):
                     raise AsmError("label %r is at the end of the program, after the last instruction" % insn.label)
-                off = self.labels[insn.label] - index - 1
+        reachable = self._reachable()
+        kept = [index for index in range(len(self.insns)) if index in reachable]
+        # a label's new place: that of the first kept instruction at or after it
+        place, count = {}, 0
+        for index in range(len(self.insns) + 1):
+            place[index] = count
+            if index in reachable:
+                count += 1
+        labels = {name: place[index] for name, index in self.labels.items()}
+        out = []
+        for index, insn in enumerate(self.insns[i] for i in kept):
+            off = insn.off
+            if insn.label is not None:
+                off = labels[insn.label] - index - 1
                 if not -(1 << 15) <= off < (1 << 15):
                     raise AsmError("jump to %r is %d instructions away: more than 16 bits" % (insn.label, off))
             out.append(struct.pack("<BBhi", insn.code, (insn.src << 4) | insn.dst, off, insn.imm))

@@ -5,6 +5,9 @@ import json
 import sys
 
 from . import apply
+from . import compiler
+from . import datapath
+from . import ebpf_path
 from . import host
 from . import probe
 from . import service
@@ -32,19 +35,37 @@ def cmd_render(args):
         mtus = host.host_mtus(config, strict=False)
     except AgentError:
         mtus = {}
-    plan = build_plan(config, mtus)
+    paths = datapath.resolve(config)
+    plan = build_plan(config, mtus, paths)
+    print("# data path: %s" % (", ".join("%s %s" % item for item in sorted(paths.items())) or "none"))
     print("# vxlan devices")
     for line in plan.commands():
         print(line)
-    print("# nftables (nft -f, one atomic transaction)")
-    sys.stdout.write(plan.nft_script())
+    if plan.chains:
+        print("# nftables (nft -f, one atomic transaction)")
+        sys.stdout.write(plan.nft_script())
+    for interface in plan.interfaces_on("ebpf"):
+        for direction in ("ingress", "egress"):
+            program = compiler.program_for(plan, interface, direction)
+            print(
+                "# eBPF: tc filter replace dev %s %s pref %s handle %s bpf da <%s: %d instructions, %d counters>"
+                % (
+                    interface,
+                    direction,
+                    ebpf_path.PREF,
+                    ebpf_path.HANDLE,
+                    ebpf_path.program_name(program),
+                    len(program.code) // 8,
+                    len(program.slots),
+                )
+            )
     return EXIT_OK
 
 
 def cmd_apply(args):
     config = load_config(args.config)
     mtus = host.check_host(config)
-    plan = build_plan(config, mtus)
+    plan = build_plan(config, mtus, datapath.resolve(config))
     with state.exclusive():
         changed = apply.apply_plan(plan)
         state.save_state(config)
@@ -79,7 +100,7 @@ def cmd_check(args):
     if args.config_only:
         print("config ok: %d session(s)" % len(config.sessions))
         return EXIT_OK
-    missing = probe.missing_features()
+    missing = probe.missing_features(config.datapath)
     if missing:
         raise AgentError("this host lacks %s" % "; ".join(missing))
     host.check_host(config)

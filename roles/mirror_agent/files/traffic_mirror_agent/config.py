@@ -35,7 +35,9 @@ SESSION_KEYS = (
     "filter",
     "description",
 )
-TOP_KEYS = ("sessions", "max_sessions_per_interface", "max_rules_per_direction")
+TOP_KEYS = ("sessions", "max_sessions_per_interface", "max_rules_per_direction", "datapath")
+# auto: eBPF where the kernel accepts the program, else nftables (see datapath.py)
+DATAPATHS = ("auto", "ebpf", "nftables")
 
 ConfigError = RuleError  # one exception type for every validation problem
 
@@ -109,14 +111,16 @@ class Session(object):
 
 
 class Config(object):
-    __slots__ = ("sessions", "max_sessions_per_interface", "max_rules_per_direction")
+    __slots__ = ("sessions", "max_sessions_per_interface", "max_rules_per_direction", "datapath")
 
     def __init__(
         self,
         sessions,
         max_sessions_per_interface=DEFAULT_MAX_SESSIONS_PER_INTERFACE,
         max_rules_per_direction=DEFAULT_MAX_RULES_PER_DIRECTION,
+        datapath="auto",
     ):
+        self.datapath = datapath
         self.sessions = tuple(sorted(sessions, key=lambda s: (s.network_interface, s.session_number)))
         self.max_sessions_per_interface = max_sessions_per_interface
         self.max_rules_per_direction = max_rules_per_direction
@@ -133,6 +137,7 @@ class Config(object):
             [s for s in self.sessions if s.network_interface in present],
             self.max_sessions_per_interface,
             self.max_rules_per_direction,
+            self.datapath,
         )
 
     def to_dict(self):
@@ -140,6 +145,7 @@ class Config(object):
             "sessions": [s.to_dict() for s in self.sessions],
             "max_sessions_per_interface": self.max_sessions_per_interface,
             "max_rules_per_direction": self.max_rules_per_direction,
+            "datapath": self.datapath,
         }
 
 
@@ -237,6 +243,9 @@ def parse_config(data):
         1,
         1000,
     )
+    datapath = data.get("datapath", "auto")
+    if datapath not in DATAPATHS:
+        raise ConfigError("config: datapath: %r is not allowed (allowed: %s)" % (datapath, ", ".join(DATAPATHS)))
     raw_sessions = data.get("sessions", [])
     if not isinstance(raw_sessions, list):
         raise ConfigError("config: sessions: %r is not a list" % (raw_sessions,))
@@ -287,7 +296,7 @@ def parse_config(data):
                 )
             )
         by_vni.setdefault(vni_key, session)
-    return Config(sessions, max_sessions, max_rules)
+    return Config(sessions, max_sessions, max_rules, datapath)
 
 
 def load_config(path):

@@ -1,5 +1,6 @@
 """The differences between a Plan and a snapshot of the kernel (host.snapshot()): pure."""
 
+from . import ebpf_path
 from .bpf import program_name
 from .render import FAMILY
 from .render import TABLE
@@ -8,7 +9,7 @@ from .render import TABLE
 def _compare_table(plan, table):
     problems = []
     if table is None:
-        if plan.config.sessions:
+        if plan.chains:
             problems.append("nftables table %s %s is missing" % (FAMILY, TABLE))
         return problems
     for chain, comments in sorted(plan.chains.items()):
@@ -68,4 +69,5 @@ def compare(plan, snapshot):
         problems.extend(_compare_device(name, device, link, snapshot))
     for name in sorted(set(ours) - set(plan.devices)):
         problems.append("vxlan device %s is not in the config" % name)
+    problems.extend(ebpf_path.problems(plan, snapshot["links"], snapshot.get("programs", {})))
     return problems

@@ -4,6 +4,7 @@ nftables table and tc filters. Nothing here changes the kernel."""
 import json
 import subprocess
 
+from . import maps
 from . import syscalls
 from .config import DEVICE_PREFIX
 from .errors import AgentError
@@ -175,21 +176,57 @@ def read_table():
 
 def bpf_filters(device, direction):
     """[(pref, handle, program name, program id, tag)] of the cls_bpf filters on a device's ingress/egress."""
-    data = run_json(["tc", "-j", "filter", "show", "dev", device, direction], check=False) or []
+    return _bpf_entries(run_json(["tc", "-j", "filter", "show", "dev", device, direction], check=False) or [])
+
+
+def bpf_filters_of(pairs):
+    """{(device, direction): bpf_filters(device, direction)} for many pairs with one ``tc -j -b -`` batch
+    (a ``tc`` process per pair made most of the time of status and re-apply at 100 interfaces). When the
+    batch fails (a device went away meanwhile), one call per pair."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    script = "".join("filter show dev %s %s\n" % pair for pair in pairs)
+    proc = run(["tc", "-j", "-b", "-"], check=False, input_text=script)
+    outputs = json_documents(proc.stdout) if proc.returncode == 0 else None
+    if outputs is None or len(outputs) != len(pairs):
+        return {pair: bpf_filters(*pair) for pair in pairs}
+    return {pair: _bpf_entries(data or []) for pair, data in zip(pairs, outputs)}
+
+
+def json_documents(text):
+    """The JSON values printed one after another (tc -j -b prints one per command); None if unreadable."""
+    decoder, found, index = json.JSONDecoder(), [], 0
+    try:
+        while True:
+            while index < len(text) and text[index].isspace():
+                index += 1
+            if index == len(text):
+                return found
+            value, index = decoder.raw_decode(text, index)
+            found.append(value)
+    except ValueError:
+        return None
+
+
+def _bpf_entries(data):
     result = []
     for item in data:
         options = item.get("options") or {}
         if item.get("kind") != "bpf" or not options:
             continue
         prog = options.get("prog") or {}
-        name = prog.get("name") or options.get("bpf_name")
+        # iproute2 < 5.16 (Debian 11's 5.9) prints no program name, and its bpf_name is the pinned
+        # file's ("tma_trunc_1464_3695:[*fsobj]"): ask the kernel by the program's id
+        name = prog.get("name") or (prog.get("id") and maps.program_name(prog["id"])) or options.get("bpf_name")
         result.append((item.get("pref"), options.get("handle"), name, prog.get("id"), prog.get("tag")))
     return result
 
 
-def truncation_of(device):
-    """Program name of the agent's bpf filter on the device's egress, or None."""
-    for _pref, _handle, name, _id, _tag in bpf_filters(device, "egress"):
+def truncation_of(device, filters=None):
+    """Program name of the agent's bpf filter on the device's egress, or None; ``filters``: the
+    device's egress bpf_filters() when already read."""
+    for _pref, _handle, name, _id, _tag in bpf_filters(device, "egress") if filters is None else filters:
         if name:
             return name
     return None
@@ -209,10 +246,11 @@ def snapshot():
     agent device its truncation program and IPv6 setting."""
     all_links = links()
     ours = agent_links(all_links)
+    egress = bpf_filters_of((name, "egress") for name in sorted(ours))
     return {
         "table": read_table(),
         "links": all_links,
         "ours": ours,
-        "truncation": {name: truncation_of(name) for name in ours},
+        "truncation": {name: truncation_of(name, egress[(name, "egress")]) for name in ours},
         "ipv6_disabled": {name: ipv6_disabled(name) for name in ours},
     }

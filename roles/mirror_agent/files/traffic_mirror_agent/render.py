@@ -69,9 +69,9 @@ class RuleRef(object):
 
 
 class Plan(object):
-    __slots__ = ("config", "devices", "ruleset", "chains", "refs", "digest", "session_devices")
+    __slots__ = ("config", "devices", "ruleset", "chains", "refs", "digest", "session_devices", "datapaths")
 
-    def __init__(self, config, devices, ruleset, chains, refs, digest, session_devices):
+    def __init__(self, config, devices, ruleset, chains, refs, digest, session_devices, datapaths):
         self.config = config
         self.devices = devices  # name -> Device
         self.ruleset = ruleset  # nft script (without the replace preamble)
@@ -79,6 +79,13 @@ class Plan(object):
         self.refs = refs  # comment -> RuleRef
         self.digest = digest
         self.session_devices = session_devices  # session name -> device name
+        self.datapaths = datapaths  # interface -> "ebpf" or "nftables"
+
+    def interfaces_on(self, datapath):
+        return sorted(i for i, d in self.datapaths.items() if d == datapath)
+
+    def targets(self):
+        return {(s.target.address, s.target.port) for s in self.config.sessions}
 
     def nft_script(self, table_exists=True):
         """The nft -f input that replaces the agent's table atomically."""
@@ -338,10 +345,12 @@ class _Ruleset(object):
             self.chain(_session_chain(session, direction, family, key, first_fragment), rules)
 
 
-def build_plan(config, underlay_mtus=None):
+def build_plan(config, underlay_mtus=None, datapaths=None):
     """Compile ``config`` into a Plan. ``underlay_mtus`` maps a target address
-    (ipaddress object) to the MTU of its route, for the copy-length cap."""
+    (ipaddress object) to the MTU of its route, for the copy-length cap;
+    ``datapaths`` an interface to "ebpf" or "nftables" (default nftables)."""
     underlay_mtus = underlay_mtus or {}
+    datapaths = {i: (datapaths or {}).get(i, "nftables") for i in config.interfaces()}
     devices = {}
     session_devices = {}
     for session in config.sessions:
@@ -357,13 +366,17 @@ def build_plan(config, underlay_mtus=None):
         session_devices[session.name] = device.name
     ruleset = _Ruleset({(s.target.address, s.target.port) for s in config.sessions}, session_devices)
     for interface in config.interfaces():
-        ruleset.interface(interface, config.sessions_on(interface))
+        if datapaths[interface] == "nftables":
+            ruleset.interface(interface, config.sessions_on(interface))
     chains, refs, body = ruleset.chains, ruleset.refs, ruleset.body
 
     device_spec = ";".join("%s=%s" % (d.name, d.alias) for d in sorted(devices.values(), key=lambda d: d.name))
     digest = _short_hash("\n".join(body) + "\n" + device_spec, 16)
     state_comment = "tma|state|%s" % digest
-    chains["state"] = [state_comment]
+    if not [i for i in datapaths if datapaths[i] == "nftables"]:
+        chains = {}  # no interface on nftables: no table
+    else:
+        chains["state"] = [state_comment]
     text = [
         "table %s %s {" % (FAMILY, TABLE),
         "\tchain state {",
@@ -374,4 +387,4 @@ def build_plan(config, underlay_mtus=None):
         text.append("\tset %s {\n\t\ttype %s\n\t\telements = { %s }\n\t}" % (name, kind, ", ".join(elements)))
     text.extend(body)
     text.append("}")
-    return Plan(config, devices, "\n".join(text) + "\n", chains, refs, digest, session_devices)
+    return Plan(config, devices, "\n".join(text) + "\n", chains, refs, digest, session_devices, datapaths)

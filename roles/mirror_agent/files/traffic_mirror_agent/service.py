@@ -17,6 +17,7 @@ import sys
 import time
 
 from . import apply
+from . import datapath
 from . import host
 from . import state
 from .config import ConfigError
@@ -74,7 +75,7 @@ def reconcile(config, last):
     marker = tuple(sorted(present))
     try:
         mtus = host.check_host(effective, all_links)
-        plan = build_plan(effective, mtus)
+        plan = build_plan(effective, mtus, datapath.resolve(effective))
         with state.exclusive():
             changed = apply.apply_plan(plan)
     except AgentError as exc:

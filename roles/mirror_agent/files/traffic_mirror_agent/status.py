@@ -1,8 +1,13 @@
 """Status: per session and rule, packets and bytes mirrored, and drift from the config."""
 
+from . import compiler
+from . import datapath
 from . import diff
+from . import ebpf_path
 from . import host
+from . import snapshot as kernel_snapshot
 from .render import build_plan
+from .render import chain_key
 
 # The ingress hook sees packets after the Ethernet header was pulled; report
 # frame bytes (from the Ethernet header, as copied) in both directions.
@@ -11,18 +16,22 @@ ETHERNET_HEADER = 14
 
 def report(config):
     """A dict describing the kernel state against ``config`` (None = nothing applied)."""
-    snapshot = host.snapshot()
+    snapshot = kernel_snapshot.read()
     table = snapshot["table"]
     all_links = snapshot["links"]
-    result = {"applied": table is not None or bool(host.agent_links(all_links)), "sessions": [], "excluded": {}}
+    anything = table is not None or bool(snapshot["ours"]) or bool(snapshot["programs"])
+    result = {"applied": anything, "sessions": [], "excluded": {}, "interfaces": {}}
     result["config_recorded"] = config is not None
     if config is None:
-        result["matches"] = table is None and not host.agent_links(all_links)
+        result["matches"] = not anything
         result["problems"] = [] if result["matches"] else ["agent objects exist but no applied config is recorded"]
         result["warnings"] = []
         return result
     present = {s.network_interface for s in config.sessions if s.network_interface in all_links}
-    plan = build_plan(config.only_interfaces(present), host.host_mtus(config, strict=False))
+    effective = config.only_interfaces(present)
+    plan = build_plan(effective, host.host_mtus(config, strict=False), datapath.resolve(effective))
+    refs = dict(plan.refs)
+    refs.update(compiler.plan_refs(plan))
     problems = diff.compare(plan, snapshot)
     for session in config.sessions:
         if session.network_interface not in present:
@@ -43,6 +52,13 @@ def report(config):
                 if entry["comment"].startswith("tma|x|"):
                     what = entry["comment"].split("|", 2)[2].split(" ")[0]
                     result["excluded"][what] = result["excluded"].get(what, 0) + entry["packets"]
+    # nftables counts ingress bytes from the network header; eBPF counts frames
+    frame_counters = ebpf_counters(plan, snapshot, result["excluded"])
+    for interface in config.interfaces():
+        result["interfaces"][interface] = {
+            "datapath": datapath_in_use(interface, snapshot),
+            "configured": config.datapath,
+        }
     for session in config.sessions:
         device = plan.devices.get(plan.session_devices.get(session.name))
         item = {
@@ -58,12 +74,15 @@ def report(config):
             "rules": [],
         }
         rules = {}
-        for comment, ref in plan.refs.items():
+        for comment, ref in refs.items():
             if ref.session != session.name:
                 continue
             entry = counters.get(comment, {"packets": 0, "bytes": 0})
             packets = entry["packets"]
             frame_bytes = entry["bytes"] + (ETHERNET_HEADER * packets if ref.direction == "ingress" else 0)
+            extra = frame_counters.get(comment, (0, 0))
+            packets += extra[0]
+            frame_bytes += extra[1]
             rule = rules.setdefault(
                 (ref.direction, ref.rule),
                 {
@@ -92,6 +111,32 @@ def report(config):
     return result
 
 
+def datapath_in_use(interface, snapshot):
+    """ "ebpf", "nftables" or None: what mirrors ``interface`` now."""
+    if snapshot["programs"].get(interface):
+        return "ebpf"
+    table = snapshot["table"]
+    if table is not None and "in_%s" % chain_key(interface) in table["chains"]:
+        return "nftables"
+    return None
+
+
+def ebpf_counters(plan, snapshot, excluded):
+    """comment -> (packets, frame bytes) of the attached eBPF programs; adds their exclusions to ``excluded``."""
+    result = {}
+    for interface in plan.interfaces_on("ebpf"):
+        for direction, (_name, prog_id) in sorted(snapshot["programs"].get(interface, {}).items()):
+            slots = compiler.program_for(plan, interface, direction).slots
+            for comment, (packets, frame_bytes) in zip(slots, ebpf_path.counters(interface, direction, prog_id)):
+                if comment.startswith("tma|x|"):
+                    what = comment.split("|", 2)[2]
+                    excluded[what] = excluded.get(what, 0) + packets
+                    continue
+                have = result.get(comment, (0, 0))
+                result[comment] = (have[0] + packets, have[1] + frame_bytes)
+    return result
+
+
 def format_text(data):
     lines = []
     if not data.get("config_recorded", True):
@@ -102,6 +147,10 @@ def format_text(data):
         lines.append("  problem: %s" % problem)
     for warning in data.get("warnings", []):
         lines.append("  warning: %s" % warning)
+    for interface, info in sorted(data.get("interfaces", {}).items()):
+        lines.append(
+            "interface %s: data path %s (config: %s)" % (interface, info["datapath"] or "none", info["configured"])
+        )
     for session in data["sessions"]:
         lines.append(
             "session %s on %s #%d vni %d -> %s:%d via %s (copy length %s): %d packets, %d bytes mirrored"
