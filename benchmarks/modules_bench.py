@@ -1191,6 +1191,12 @@ def main(argv=None):
     load["end"] = os.getloadavg()[0]
     if all(key in result for key in ("calls", "convergence", "info")):
         plots(result, opts.out)
+    # the digest of the code measured: only when every section is of this code
+    digest = common.module_source_digest()
+    if set(opts.sections) == set(SECTIONS) or result.get("module_source_digest") == digest:
+        result["module_source_digest"] = digest
+    else:
+        result.pop("module_source_digest", None)
     common.publish(opts.out, NAME, result, opts.quick, render_markdown)
     return result
 
