@@ -22,8 +22,13 @@ def _link_collection():
     """ansible_collections/netmirror/traffic_mirror -> the repository root (the collection)."""
     link = COLLECTIONS_ROOT / "ansible_collections" / "netmirror" / "traffic_mirror"
     link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and os.readlink(link) != str(REPO):
+        link.unlink(missing_ok=True)  # left by a checkout that was moved or copied: it would import another tree
     if not link.is_symlink():
-        link.symlink_to(REPO, target_is_directory=True)
+        try:
+            link.symlink_to(REPO, target_is_directory=True)
+        except FileExistsError:  # a pytest started at the same time made it
+            pass
     return COLLECTIONS_ROOT
 
 
