@@ -15,26 +15,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-COLLECTIONS_ROOT = REPO / "tests" / "output" / "collections"
-
-
-def _link_collection():
-    """ansible_collections/netmirror/traffic_mirror -> the repository root (the collection)."""
-    link = COLLECTIONS_ROOT / "ansible_collections" / "netmirror" / "traffic_mirror"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink() and os.readlink(link) != str(REPO):
-        link.unlink(missing_ok=True)  # left by a checkout that was moved or copied: it would import another tree
-    if not link.is_symlink():
-        try:
-            link.symlink_to(REPO, target_is_directory=True)
-        except FileExistsError:  # a pytest started at the same time made it
-            pass
-    return COLLECTIONS_ROOT
-
-
-sys.path.insert(0, str(_link_collection()))
-sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests"))
+from helpers.molecule import link_collection  # noqa: E402 - after tests/ is importable
+
+COLLECTIONS_ROOT = link_collection()  # ansible_collections/netmirror/traffic_mirror -> the repository root
+sys.path.insert(0, str(COLLECTIONS_ROOT))
+sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "roles" / "mirror_agent" / "files"))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_ROOT))
 

@@ -1,32 +1,21 @@
 """docs/examples/mirror_fleet.yml against the offline endpoint: every network interface of the tagged
 instances gets a session, untagged instances get none, and a re-run changes nothing."""
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from test_targets import ansible_environment
+
+from helpers.playbook import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "docs" / "examples" / "mirror_fleet.yml"
 
 
-def run_playbook(endpoint, variables, tmp_path):
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables))
+def run_example(variables, tmp_path):
     env = dict(ansible_environment(), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(PLAYBOOK), "-e", "@" + str(vars_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-4000:]
-    return re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)", completed.stdout).groups()
+    output = run_playbook(PLAYBOOK, variables, tmp_path, env)
+    return re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)", output).groups()
 
 
 def test_mirror_fleet_example(endpoint, tmp_path):
@@ -54,12 +43,12 @@ def test_mirror_fleet_example(endpoint, tmp_path):
         fleet_tag_value="web",
     )
 
-    changed_first = run_playbook(endpoint, variables, tmp_path)[1]
+    changed_first = run_example(variables, tmp_path)[1]
     sessions = ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]
     assert sorted(s["NetworkInterfaceId"] for s in sessions) == sorted(web_enis)
     assert not set(db_enis) & {s["NetworkInterfaceId"] for s in sessions}
     assert changed_first == "3"  # the target, the filter, and the loop of sessions
 
-    changed_again = run_playbook(endpoint, variables, tmp_path)[1]
+    changed_again = run_example(variables, tmp_path)[1]
     assert changed_again == "0"
     assert len(ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]) == len(web_enis)

@@ -1,0 +1,25 @@
+"""Run a playbook with the venv's ansible-playbook, its variables from a JSON file, and expect it to succeed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+
+def run_playbook(playbook, variables, work_dir, env, options=(), timeout=600):
+    """`ansible-playbook PLAYBOOK -e @WORK_DIR/vars.json OPTIONS` in env; fails the test with the end of its output
+    unless it exits 0; returns its stdout."""
+    vars_file = Path(work_dir) / "vars.json"
+    vars_file.write_text(json.dumps(variables))
+    completed = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), str(playbook), "-e", "@" + str(vars_file), *options],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-4000:]
+    return completed.stdout
