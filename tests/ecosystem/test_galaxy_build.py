@@ -16,7 +16,7 @@ from collection_tree import collection_files
 BIN = Path(sys.executable).parent
 MAX_SIZE = 400 * 1024  # bytes; the collection is about 130 KB today
 # Not collection content: development tooling, test output, caches.
-NOT_SHIPPED_PREFIXES = (".venv/", "tests/output/", "tools/", ".git/", ".ci/", "tests/emulator/")
+NOT_SHIPPED_PREFIXES = (".venv/", "tests/output/", "tools/", "harness/", ".git/", ".ci/", "tests/emulator/")
 NOT_SHIPPED_DIRECTORIES = {".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"}
 SHIPPED = (
     "MANIFEST.json",
