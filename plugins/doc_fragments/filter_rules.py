@@ -35,38 +35,33 @@ _RULE_SUBOPTIONS = r"""
         description: The destination network.
         type: str
         required: true
-      source_port_range:
-        description: The source ports, only with protocol V(6) (TCP) or V(17) (UDP).
-        type: dict
-        suboptions:
-          from_port:
-            description: The first port, 0-65535.
-            type: int
-            required: true
-          to_port:
-            description: The last port, 0-65535, not below O({direction}_rules[].source_port_range.from_port).
-            type: int
-            required: true
-      destination_port_range:
-        description: The destination ports, only with protocol V(6) (TCP) or V(17) (UDP).
-        type: dict
-        suboptions:
-          from_port:
-            description: The first port, 0-65535.
-            type: int
-            required: true
-          to_port:
-            description: The last port, 0-65535, not below O({direction}_rules[].destination_port_range.from_port).
-            type: int
-            required: true
+{source_port_range}
+{destination_port_range}
       description:
         description: The rule's description.
         type: str
 """
 
 
+# Either port range of a rule, {end} being source or destination.
+_PORT_RANGE = r"""      {end}_port_range:
+        description: The {end} ports, only with protocol V(6) (TCP) or V(17) (UDP).
+        type: dict
+        suboptions:
+          from_port:
+            description: The first port, 0-65535.
+            type: int
+            required: true
+          to_port:
+            description: The last port, 0-65535, not below O({direction}_rules[].{end}_port_range.from_port).
+            type: int
+            required: true"""
+
+
 def _rules_option(direction):
-    return "  {0}_rules:".format(direction) + _RULE_SUBOPTIONS.format(direction=direction)
+    ends = ("source", "destination")
+    ranges = {end + "_port_range": _PORT_RANGE.format(end=end, direction=direction) for end in ends}
+    return "  {0}_rules:".format(direction) + _RULE_SUBOPTIONS.format(direction=direction, **ranges)
 
 
 class ModuleDocFragment:
