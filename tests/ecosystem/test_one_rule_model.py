@@ -3,14 +3,11 @@ role installs gets that very file from the built Galaxy tarball (its rules.py, a
 modules, the agent and the mirror_collector role take the limits from it instead of writing the numbers again."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_GALAXY = Path(sys.executable).parent / "ansible-galaxy"
 MODEL = "plugins/module_utils/mirror_rules.py"
 AGENT_RULES = "roles/mirror_agent/files/traffic_mirror_agent/rules.py"
 # Where the limits are used; the offline endpoint (tools/offline_ec2/validation.py) keeps its own copy on purpose.
@@ -21,29 +18,10 @@ USERS = (
 )
 
 
-@pytest.fixture(scope="module")
-def installed(collection_tarball, tmp_path_factory):
-    """The tarball installed offline into an empty collections path; the installed collection's root."""
-    path = tmp_path_factory.mktemp("installed")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(path), ANSIBLE_NOCOLOR="1")
-    subprocess.run(
-        [
-            str(ANSIBLE_GALAXY),
-            "collection",
-            "install",
-            "--offline",
-            "--no-deps",
-            "-p",
-            str(path),
-            str(collection_tarball),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-        cwd=path,
-    )
-    return path / "ansible_collections" / "netmirror" / "traffic_mirror"
+@pytest.fixture
+def installed(installed_collections):
+    """The installed collection's root."""
+    return installed_collections / "ansible_collections" / "netmirror" / "traffic_mirror"
 
 
 def test_the_installed_agent_gets_the_rule_model_byte_for_byte(installed):
