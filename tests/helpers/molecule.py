@@ -6,9 +6,10 @@ ansible_collections/netmirror/traffic_mirror, which link_collection() makes a li
 """
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+from helpers.commands import run
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / "tests" / "output" / "collections"
@@ -40,13 +41,5 @@ def run_scenario(scenario, collections, timeout):
         ANSIBLE_NOCOLOR="1",
         NO_COLOR="1",
     )
-    completed = subprocess.run(
-        [os.path.join(venv_bin, "molecule"), "test", "-s", scenario],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    completed = run([os.path.join(venv_bin, "molecule"), "test", "-s", scenario], timeout, cwd=REPO, env=env)
     return completed.returncode, completed.stdout + completed.stderr

@@ -1,9 +1,10 @@
 """Run a playbook with the venv's ansible-playbook, its variables from a JSON file, and expect it to succeed."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+from helpers.commands import run
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
@@ -13,13 +14,6 @@ def run_playbook(playbook, variables, work_dir, env, options=(), timeout=600):
     unless it exits 0; returns its stdout."""
     vars_file = Path(work_dir) / "vars.json"
     vars_file.write_text(json.dumps(variables))
-    completed = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), str(playbook), "-e", "@" + str(vars_file), *options],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    completed = run([ANSIBLE_PLAYBOOK, playbook, "-e", "@" + str(vars_file), *options], timeout, env=env)
     assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-4000:]
     return completed.stdout
