@@ -72,7 +72,7 @@ bench: venv
 # the outcome of each (about 2 minutes; RELIABILITY_ARGS=--molecule adds the booted-host run).
 RELIABILITY_ARGS ?=
 reliability: venv
-	$(PY) tools/reliability_report.py $(RELIABILITY_ARGS)
+	$(PY) harness/reliability_report.py $(RELIABILITY_ARGS)
 
 # The kernel matrix (as root): the agent's kernel tests inside qemu VMs on Debian 11, 12 and 13 kernels and
 # the mirror_agent role applied to them over SSH; writes build/kernel-matrix.json. Images are cached in build/vm.

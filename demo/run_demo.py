@@ -14,7 +14,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(REPO / "tools"))  # offline_ec2
+sys.path.insert(0, str(REPO / "harness"))  # aws_lab
 
 import aws_lab  # noqa: E402
 from offline_ec2.testing import OfflineEC2  # noqa: E402

@@ -15,21 +15,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-COLLECTIONS_ROOT = REPO / "tests" / "output" / "collections"
-
-
-def _link_collection():
-    """ansible_collections/netmirror/traffic_mirror -> the repository root (the collection)."""
-    link = COLLECTIONS_ROOT / "ansible_collections" / "netmirror" / "traffic_mirror"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink():
-        link.symlink_to(REPO, target_is_directory=True)
-    return COLLECTIONS_ROOT
-
-
-sys.path.insert(0, str(_link_collection()))
-sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests"))
+from helpers.molecule import link_collection  # noqa: E402 - after tests/ is importable
+
+COLLECTIONS_ROOT = link_collection()  # ansible_collections/netmirror/traffic_mirror -> the repository root
+sys.path.insert(0, str(COLLECTIONS_ROOT))
+sys.path.insert(0, str(REPO / "tools"))  # the offline EC2 endpoint
+sys.path.insert(0, str(REPO / "harness"))  # aws_lab, reliability_report
 sys.path.insert(0, str(REPO / "roles" / "mirror_agent" / "files"))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_ROOT))
 

@@ -54,6 +54,13 @@ DIRECTIONS = ("ingress", "egress")
 RULE_ACTIONS = ("accept", "reject")
 NETWORK_SERVICES = ("amazon-dns",)
 
+# AWS's limits for a session, in one place: the modules (tm_params.py), the agent (config.py) and the
+# mirror_collector role (through the netmirror.traffic_mirror.mirror_limits lookup) check against these. The
+# offline endpoint keeps its own copy (tools/offline_ec2/validation.py) on purpose, as an independent check.
+SESSION_NUMBER_RANGE = (1, 32766)
+PACKET_LENGTH_RANGE = (1, 8500)
+VIRTUAL_NETWORK_ID_RANGE = (0, 16777215)  # the 24-bit VXLAN network identifier
+
 PROTOCOL_NAMES = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58}
 # Spellings of "all protocols" (AWS: protocol omitted).
 ALL_PROTOCOLS = ("all", "-1", "any")

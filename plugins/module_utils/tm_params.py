@@ -17,9 +17,10 @@ import re
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 from ansible_collections.amazon.aws.plugins.module_utils.arn import validate_aws_arn
 
-SESSION_NUMBER_RANGE = (1, 32766)
-PACKET_LENGTH_RANGE = (1, 8500)
-VIRTUAL_NETWORK_ID_RANGE = (0, 16777215)
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import PACKET_LENGTH_RANGE
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import SESSION_NUMBER_RANGE
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import VIRTUAL_NETWORK_ID_RANGE
+
 CLIENT_TOKEN_MAX_LENGTH = 64
 
 # AWS resource ids: a prefix and 8 (older) or 17 hex digits.

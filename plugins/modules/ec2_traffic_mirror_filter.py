@@ -43,117 +43,18 @@ options:
       - The filter's description. AWS cannot change the description of an existing filter; a different
         one fails the task unless O(replace=true).
     type: str
+  # The rule sub-options of ingress_rules and egress_rules: the doc fragment netmirror.traffic_mirror.filter_rules.
   ingress_rules:
     description:
       - The rules for traffic the source network interface receives, at most 10. Omitted, the ingress
         rules are left alone; V([]) with O(purge_rules=true) removes them all.
     type: list
     elements: dict
-    suboptions:
-      rule_number:
-        description: The rule number, 1-32766, unique in its direction. Rules are evaluated in ascending order.
-        type: int
-        required: true
-      rule_action:
-        description: V(accept) mirrors matching packets; V(reject) does not.
-        type: str
-        required: true
-        choices: [accept, reject]
-      protocol:
-        description:
-          - The IANA protocol number (0-255), or a name (V(tcp), V(udp), V(icmp), V(icmpv6)) that is
-            normalised to its number. Omitted, the rule matches every protocol.
-        type: raw
-      source_cidr_block:
-        description: The source network, IPv4 or IPv6 (the same family as O(ingress_rules[].destination_cidr_block)).
-        type: str
-        required: true
-      destination_cidr_block:
-        description: The destination network.
-        type: str
-        required: true
-      source_port_range:
-        description: The source ports, only with protocol V(6) (TCP) or V(17) (UDP).
-        type: dict
-        suboptions:
-          from_port:
-            description: The first port, 0-65535.
-            type: int
-            required: true
-          to_port:
-            description: The last port, 0-65535, not below O(ingress_rules[].source_port_range.from_port).
-            type: int
-            required: true
-      destination_port_range:
-        description: The destination ports, only with protocol V(6) (TCP) or V(17) (UDP).
-        type: dict
-        suboptions:
-          from_port:
-            description: The first port, 0-65535.
-            type: int
-            required: true
-          to_port:
-            description: The last port, 0-65535, not below O(ingress_rules[].destination_port_range.from_port).
-            type: int
-            required: true
-      description:
-        description: The rule's description.
-        type: str
   egress_rules:
     description:
       - The rules for traffic the source network interface sends, at most 10; as O(ingress_rules).
     type: list
     elements: dict
-    suboptions:
-      rule_number:
-        description: The rule number, 1-32766, unique in its direction. Rules are evaluated in ascending order.
-        type: int
-        required: true
-      rule_action:
-        description: V(accept) mirrors matching packets; V(reject) does not.
-        type: str
-        required: true
-        choices: [accept, reject]
-      protocol:
-        description:
-          - The IANA protocol number (0-255), or a name (V(tcp), V(udp), V(icmp), V(icmpv6)) that is
-            normalised to its number. Omitted, the rule matches every protocol.
-        type: raw
-      source_cidr_block:
-        description: The source network, IPv4 or IPv6 (the same family as O(egress_rules[].destination_cidr_block)).
-        type: str
-        required: true
-      destination_cidr_block:
-        description: The destination network.
-        type: str
-        required: true
-      source_port_range:
-        description: The source ports, only with protocol V(6) (TCP) or V(17) (UDP).
-        type: dict
-        suboptions:
-          from_port:
-            description: The first port, 0-65535.
-            type: int
-            required: true
-          to_port:
-            description: The last port, 0-65535, not below O(egress_rules[].source_port_range.from_port).
-            type: int
-            required: true
-      destination_port_range:
-        description: The destination ports, only with protocol V(6) (TCP) or V(17) (UDP).
-        type: dict
-        suboptions:
-          from_port:
-            description: The first port, 0-65535.
-            type: int
-            required: true
-          to_port:
-            description: The last port, 0-65535, not below O(egress_rules[].destination_port_range.from_port).
-            type: int
-            required: true
-      description:
-        description: The rule's description.
-        type: str
   purge_rules:
     description:
       - Delete the rules of a given direction that O(ingress_rules) or O(egress_rules) does not list.
@@ -173,6 +74,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.filter_rules
   - netmirror.traffic_mirror.writes
   - amazon.aws.common.modules
   - amazon.aws.region.modules

@@ -2,8 +2,8 @@
 ansible-test and antsibull-docs need, next to the amazon.aws that the venv's `ansible` package bundles.
 
 Copies the files git would commit (tracked, plus untracked ones .gitignore does not exclude) that the
-collection ships: galaxy.yml's build_ignore leaves out what is not collection content (tools/, the offline
-endpoint's suite), as `ansible-galaxy collection build` does.
+collection ships: galaxy.yml's build_ignore leaves out what is not collection content (tools/, harness/, the
+offline endpoint's suite), as `ansible-galaxy collection build` does.
 """
 
 import fnmatch

@@ -42,6 +42,18 @@ def test_module_documentation_renders(module):
         assert section in text
 
 
+def test_the_filter_module_documents_every_rule_sub_option_in_both_directions():
+    """The rule sub-options come from the doc fragment filter_rules; each direction's, and its own references."""
+    from ansible_collections.netmirror.traffic_mirror.plugins.modules.ec2_traffic_mirror_filter import _rule_spec
+
+    name = "netmirror.traffic_mirror.ec2_traffic_mirror_filter"
+    options = json.loads(ansible_doc("--json", name))[name]["doc"]["options"]
+    ingress, egress = options["ingress_rules"]["suboptions"], options["egress_rules"]["suboptions"]
+    assert set(ingress) == set(egress) == set(_rule_spec())
+    assert json.dumps(egress).replace("egress_rules", "ingress_rules") == json.dumps(ingress)
+    assert "O(egress_rules[].source_port_range.from_port)" in json.dumps(egress)
+
+
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
 
 

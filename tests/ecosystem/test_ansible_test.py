@@ -2,24 +2,19 @@
 collection. ansible_test.py places the checkout where ansible-test needs it; run it by hand to see
 the full output."""
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from helpers.commands import run
 
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.mark.parametrize("command", ["sanity", "units"])
 def test_ansible_test_passes(command):
-    completed = subprocess.run(
-        [sys.executable, str(HERE / "ansible_test.py"), command],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
+    completed = run([sys.executable, HERE / "ansible_test.py", command], timeout=1200)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-15000:]
     if command == "sanity":

@@ -3,21 +3,15 @@ it ansible-doc and ansible-playbook find netmirror.traffic_mirror's modules and 
 
 import os
 import re
-import subprocess
 from pathlib import Path
+
+from helpers.commands import run
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def collection_env():
-    completed = subprocess.run(
-        ["make", "--no-print-directory", "collection"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    completed = run(["make", "--no-print-directory", "collection"], timeout=600, cwd=REPO)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     match = re.search(r"^\s*export ANSIBLE_COLLECTIONS_PATH=(\S+) PATH=(\S+):\$PATH$", completed.stdout, re.M)
     assert match, completed.stdout
@@ -27,26 +21,12 @@ def collection_env():
 
 def test_ansible_doc_and_playbooks_work_from_the_checkout(tmp_path):
     env = collection_env()
-    doc = subprocess.run(
-        ["ansible-doc", "netmirror.traffic_mirror.ec2_traffic_mirror_session"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    doc = run(
+        ["ansible-doc", "netmirror.traffic_mirror.ec2_traffic_mirror_session"], timeout=300, cwd=tmp_path, env=env
     )
     # ansible-doc exits 0 even when it finds nothing: check what it printed.
     assert "was not found" not in doc.stdout + doc.stderr
     assert "ec2_traffic_mirror_session" in doc.stdout and "session_number" in doc.stdout, doc.stdout[-2000:]
-    syntax = subprocess.run(
-        ["ansible-playbook", "netmirror.traffic_mirror.audit", "--syntax-check"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    syntax = run(["ansible-playbook", "netmirror.traffic_mirror.audit", "--syntax-check"], 300, cwd=tmp_path, env=env)
     assert syntax.returncode == 0, syntax.stdout + syntax.stderr
     assert "playbooks/audit.yml" in syntax.stdout

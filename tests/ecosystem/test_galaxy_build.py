@@ -3,7 +3,6 @@ offline into an empty path and runs its modules from there against the offline E
 
 import json
 import os
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -12,11 +11,13 @@ import yaml
 
 from collection_tree import checkout_files
 from collection_tree import collection_files
+from helpers.commands import run
 
 BIN = Path(sys.executable).parent
+SESSION_INFO = "netmirror.traffic_mirror.ec2_traffic_mirror_session_info"
 MAX_SIZE = 400 * 1024  # bytes; the collection is about 130 KB today
 # Not collection content: development tooling, test output, caches.
-NOT_SHIPPED_PREFIXES = (".venv/", "tests/output/", "tools/", ".git/", ".ci/", "tests/emulator/")
+NOT_SHIPPED_PREFIXES = (".venv/", "tests/output/", "tools/", "harness/", ".git/", ".ci/", "tests/emulator/")
 NOT_SHIPPED_DIRECTORIES = {".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"}
 SHIPPED = (
     "MANIFEST.json",
@@ -56,7 +57,7 @@ def test_checks_see_what_ships(collection_tarball):
     assert shipped & known_to_git == set(collection_files()) - {"galaxy.yml"}
 
 
-def test_installed_tarball_runs_a_module(collection_tarball, endpoint, tmp_path):
+def test_installed_tarball_runs_a_module(installed_collections, endpoint, tmp_path):
     endpoint.reset()
     ec2 = endpoint.client("ec2")
     network = endpoint.create_network(eni_count=2)
@@ -69,9 +70,8 @@ def test_installed_tarball_runs_a_module(collection_tarball, endpoint, tmp_path)
         TrafficMirrorFilterId=mirror_filter["TrafficMirrorFilterId"],
     )["TrafficMirrorSession"]
 
-    installed = tmp_path / "collections"
-    installed.mkdir()
-    # Only the empty path, plus the venv's site-packages (scanned by default) for amazon.aws.
+    installed = installed_collections
+    # Only the installed path, plus the venv's site-packages (scanned by default) for amazon.aws.
     env = dict(
         os.environ,
         ANSIBLE_COLLECTIONS_PATH=str(installed),
@@ -83,34 +83,10 @@ def test_installed_tarball_runs_a_module(collection_tarball, endpoint, tmp_path)
         AWS_SECRET_ACCESS_KEY="testing",
     )
     env.pop("PYTHONPATH", None)
-    subprocess.run(
-        [
-            str(BIN / "ansible-galaxy"),
-            "collection",
-            "install",
-            "--offline",
-            "-p",
-            str(installed),
-            str(collection_tarball),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert (installed / "ansible_collections" / "netmirror" / "traffic_mirror" / "MANIFEST.json").is_file()
 
-    doc = subprocess.run(
-        [str(BIN / "ansible-doc"), "--json", "netmirror.traffic_mirror.ec2_traffic_mirror_session_info"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    module_file = json.loads(doc.stdout)["netmirror.traffic_mirror.ec2_traffic_mirror_session_info"]["doc"]["filename"]
+    doc = run([BIN / "ansible-doc", "--json", SESSION_INFO], timeout=120, cwd=tmp_path, env=env)
+    assert doc.returncode == 0, doc.stdout + doc.stderr
+    module_file = json.loads(doc.stdout)[SESSION_INFO]["doc"]["filename"]
     assert module_file.startswith(str(installed))
 
     arguments = dict(
@@ -118,22 +94,11 @@ def test_installed_tarball_runs_a_module(collection_tarball, endpoint, tmp_path)
         endpoint_url=endpoint.endpoint_url,
         filters={"network-interface-id": network["eni_ids"][0]},
     )
-    completed = subprocess.run(
-        [
-            str(BIN / "ansible"),
-            "localhost",
-            "-m",
-            "netmirror.traffic_mirror.ec2_traffic_mirror_session_info",
-            "-a",
-            json.dumps(arguments),
-            "-o",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    completed = run(
+        [BIN / "ansible", "localhost", "-m", SESSION_INFO, "-a", json.dumps(arguments), "-o"],
+        300,
         cwd=tmp_path,
-        check=False,
+        env=env,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     result = yaml.safe_load(completed.stdout.split("=>", 1)[1])

@@ -2,32 +2,21 @@
 instances gets a session, untagged instances get none, a re-run changes nothing, and an instance that
 leaves the fleet loses its session while a session the playbook does not own stays."""
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from test_targets import ansible_environment
+
+from helpers.playbook import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "docs" / "examples" / "mirror_fleet.yml"
 
 
-def run_playbook(endpoint, variables, tmp_path):
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables))
+def run_example(variables, tmp_path):
     env = dict(ansible_environment(), AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(PLAYBOOK), "-e", "@" + str(vars_file)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-4000:]
-    return re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)", completed.stdout).groups()
+    output = run_playbook(PLAYBOOK, variables, tmp_path, env)
+    return re.search(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)", output).groups()
 
 
 def test_mirror_fleet_example(endpoint, tmp_path):
@@ -55,14 +44,14 @@ def test_mirror_fleet_example(endpoint, tmp_path):
         fleet_tag_value="web",
     )
 
-    changed_first = run_playbook(endpoint, variables, tmp_path)[1]
+    changed_first = run_example(variables, tmp_path)[1]
     sessions = ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]
     assert sorted(s["NetworkInterfaceId"] for s in sessions) == sorted(web_enis)
     assert not set(db_enis) & {s["NetworkInterfaceId"] for s in sessions}
     assert changed_first == "3"  # the target, the filter, and the loop of sessions
 
     endpoint.clear_requests()
-    changed_again = run_playbook(endpoint, variables, tmp_path)[1]
+    changed_again = run_example(variables, tmp_path)[1]
     assert changed_again == "0"
     # The set module: one Describe of the sessions for the whole fleet, whatever its size.
     assert [r["action"] for r in endpoint.requests()].count("DescribeTrafficMirrorSessions") == 1
@@ -79,7 +68,7 @@ def test_mirror_fleet_example(endpoint, tmp_path):
         TrafficMirrorFilterId=sessions[0]["TrafficMirrorFilterId"],
     )["TrafficMirrorSession"]["TrafficMirrorSessionId"]
 
-    assert run_playbook(endpoint, variables, tmp_path)[1] == "1"
+    assert run_example(variables, tmp_path)[1] == "1"
     left = ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"]
     assert sorted((s["NetworkInterfaceId"], s["SessionNumber"]) for s in left) == sorted(
         [(web_enis[1], 1), (web_enis[2], 1), (web_enis[1], 2)]

@@ -14,11 +14,14 @@ per host. Each host runs under a small supervisor that boots it again when it re
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers (also when run as a script)
+from helpers.lab_process import stop_supervised  # noqa: E402
+from helpers.lab_process import wait_for_new_boot  # noqa: E402
 
 BRIDGE = "nmlab0"
 BRIDGE_ADDRESS = "198.18.60.1/24"
@@ -146,37 +149,19 @@ def up(labdir, names):
 
 def reboot(labdir, name):
     address = HOST_ADDRESSES[name]
-    booted = ssh(labdir, address, "cat /proc/sys/kernel/random/boot_id").stdout.strip()
+    booted = boot_id(labdir, address)
     ssh(labdir, address, "systemctl reboot")
-    end = time.monotonic() + 120
-    while time.monotonic() < end:
-        time.sleep(2)
-        try:
-            now = ssh(labdir, address, "cat /proc/sys/kernel/random/boot_id").stdout.strip()
-        except subprocess.TimeoutExpired:
-            continue
-        if now and now != booted:
-            wait_for_ssh(labdir, address)
-            return
-    raise SystemExit("host {0} did not come back from a reboot within 120 s".format(name))
+    if wait_for_new_boot(lambda: boot_id(labdir, address), booted, deadline=120, poll=2) is None:
+        raise SystemExit("host {0} did not come back from a reboot within 120 s".format(name))
+    wait_for_ssh(labdir, address)
+
+
+def boot_id(labdir, address):
+    return ssh(labdir, address, "cat /proc/sys/kernel/random/boot_id").stdout.strip()
 
 
 def down(labdir):
-    for pid_file in labdir.glob("*.pid"):
-        pid = int(pid_file.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)  # nspawn shuts the container down on SIGTERM
-        except ProcessLookupError:
-            pass
-        for _attempt in range(30):
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-        pid_file.unlink()
+    stop_supervised(labdir, grace_seconds=15)  # nspawn shuts the container down on SIGTERM
     for name in list(HOST_ADDRESSES):
         sh("ip", "netns", "del", "nmlab-" + name, check=False)
         sh("ip", "link", "del", "nml-" + name, check=False)

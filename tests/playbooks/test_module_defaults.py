@@ -3,9 +3,7 @@ region, endpoint and credentials for every module of this collection, with no AW
 a task's own option still wins; and AWS_REGION in the environment never makes the group's endpoint_url be ignored.
 """
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,8 +11,8 @@ import pytest
 
 from ansible_collections.netmirror.traffic_mirror.plugins.plugin_utils.aws_defaults import aws_group_defaults
 from ansible_collections.netmirror.traffic_mirror.plugins.plugin_utils.aws_defaults import with_aws_defaults
+from helpers import playbook
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PLAYBOOK = Path(__file__).resolve().parent / "files" / "module_defaults_group_aws.yml"
 MODULES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "plugins" / "modules").glob("*.py"))
 GROUP_KEY = "group-aws-key"
@@ -30,8 +28,6 @@ def run_playbook(endpoint, lab, tmp_path, group, connection, env_extra=None):
         spare_eni_id=spare,
         source_eni_ids=lab["source_eni_ids"],
     )
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(variables))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         ANSIBLE_NOCOLOR="1",
@@ -43,16 +39,7 @@ def run_playbook(endpoint, lab, tmp_path, group, connection, env_extra=None):
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
         **(env_extra or {}),
     )
-    completed = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), str(PLAYBOOK), "-e", "@" + str(vars_file), "-v"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-3000:]
-    return completed.stdout
+    return playbook.run_playbook(PLAYBOOK, variables, tmp_path, env, options=["-v"])
 
 
 def tasks_run(output):

@@ -3,12 +3,12 @@ offline endpoint) into agent sessions that the agent itself accepts, with the fi
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 from traffic_mirror_agent.config import parse_config
+
+from helpers import playbook as playbook_runner
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "mirror_agent"
 
@@ -73,22 +73,8 @@ def run_playbook(tmp_path, endpoint, playbook, sessions, **extra):
         mirror_agent_aws_endpoint_url=endpoint.endpoint_url,
         **extra,
     )
-    (tmp_path / "vars.json").write_text(json.dumps(variables))
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            str(tmp_path / "play.yml"),
-            "-e",
-            "@" + str(tmp_path / "vars.json"),
-        ],
-        env=dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-6000:] + completed.stderr[-3000:]
-    return completed
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    return playbook_runner.run_playbook(tmp_path / "play.yml", variables, tmp_path, env, timeout=300)
 
 
 def test_aws_ids_become_agent_sessions(endpoint, tmp_path):

@@ -7,33 +7,13 @@ Needs root, debootstrap and systemd-nspawn (CI runs as root and installs them fr
 """
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers.molecule import run_scenario
 
 
 def test_molecule_scenario():
-    venv_bin = str(Path(sys.executable).parent)
-    env = dict(
-        os.environ,
-        PATH=venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        NETMIRROR_COLLECTIONS_PATH=os.environ["ANSIBLE_COLLECTIONS_PATH"],
-        ANSIBLE_NOCOLOR="1",
-        NO_COLOR="1",
-    )
-    completed = subprocess.run(
-        [os.path.join(venv_bin, "molecule"), "test"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    output = completed.stdout + completed.stderr
+    returncode, output = run_scenario("default", os.environ["ANSIBLE_COLLECTIONS_PATH"], timeout=1800)
     print(output[-30000:])
-    assert completed.returncode == 0, "molecule test failed; see the output above"
+    assert returncode == 0, "molecule test failed; see the output above"
     for step in ("create", "converge", "idempotence", "verify"):
         assert "{0}: Executed: Successful".format(step) in output, step

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import VIRTUAL_NETWORK_ID_RANGE
+
 PLAYBOOK = """
 - hosts: localhost
   connection: local
@@ -88,3 +90,26 @@ def test_bad_variables_are_refused_by_the_argument_spec(tmp_path):
     completed = run_role(tmp_path, "mirror_agent", {"mirror_agent_sessions": [{"name": "x"}]})
     assert completed.returncode != 0
     assert "network_interface" in completed.stdout and "mirror_agent_sessions" in completed.stdout
+
+
+@pytest.mark.parametrize("vni", [-1, 16777216])
+def test_the_collector_refuses_a_vni_outside_aws_range_before_looking_at_the_host(tmp_path, plain_init, vni):
+    """The range comes from the rule model (the mirror_limits lookup), and a bad variable is refused on any host,
+    before the host checks (here: no systemd)."""
+    variables = {"mirror_collector_sessions": [{"virtual_network_id": vni}]}
+    completed = run_role(tmp_path, "mirror_collector", variables, init=plain_init)
+    assert completed.returncode != 0
+    low, high = VIRTUAL_NETWORK_ID_RANGE
+    expected = "mirror_collector_sessions[0]: virtual_network_id={0} (allowed {1}-{2})".format(vni, low, high)
+    assert expected in completed.stdout, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert "does not run systemd" not in completed.stdout
+    assert "changed=0" in completed.stdout
+
+
+@pytest.mark.parametrize("vni", [0, 16777215])
+def test_the_collector_takes_the_vnis_at_the_ends_of_the_range(tmp_path, plain_init, vni):
+    variables = {"mirror_collector_sessions": [{"virtual_network_id": vni}]}
+    completed = run_role(tmp_path, "mirror_collector", variables, init=plain_init)
+    assert completed.returncode != 0  # refused for the host (a plain init, no systemd), not for the VNI
+    assert "does not run systemd (service manager" in completed.stdout, completed.stdout[-3000:] + completed.stderr
+    assert "virtual_network_id={0} (allowed".format(vni) not in completed.stdout

@@ -1,5 +1,5 @@
 """docs/reliability.md cannot drift away from the tests: every test (and parametrized case) it lists as proof
-still exists, and it lists the tests of every area tools/reliability_report.py runs by default."""
+still exists, and it lists the tests of every area harness/reliability_report.py runs by default."""
 
 import os
 import re
@@ -52,7 +52,7 @@ def collected(files):
 @pytest.fixture(scope="module")
 def listed():
     tests = listed_tests()
-    assert tests, "docs/reliability.md lists no test: run tools/reliability_report.py"
+    assert tests, "docs/reliability.md lists no test: run harness/reliability_report.py"
     return tests
 
 

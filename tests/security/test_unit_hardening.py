@@ -2,12 +2,12 @@
 `systemd-analyze security --offline=yes` (the unit file judged as it is, without booting a host). The molecule
 scenario scores the same unit live on a booted host (extensions/molecule/default/verify.yml)."""
 
-import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
+
+from helpers.playbook import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "mirror_agent"
@@ -34,17 +34,8 @@ PLAYBOOK = """
 
 def render_unit(tmp_path):
     (tmp_path / "play.yml").write_text(PLAYBOOK % {"role": ROLE})
-    (tmp_path / "vars.json").write_text(json.dumps({"out": str(tmp_path / UNIT)}))
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(tmp_path / "play.yml")]
-        + ["-e", "@" + str(tmp_path / "vars.json")],
-        env=dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    run_playbook(tmp_path / "play.yml", {"out": str(tmp_path / UNIT)}, tmp_path, env, timeout=300)
     return tmp_path / UNIT
 
 

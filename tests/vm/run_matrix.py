@@ -11,7 +11,6 @@ exits non-zero when any kernel has a failed test. Each step's time is in the JSO
 import argparse
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,8 +22,12 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers
 import kernel_support  # noqa: E402
 import vmlab  # noqa: E402
+
+from helpers.molecule import link_collection  # noqa: E402
+from helpers.molecule import run_scenario  # noqa: E402
 
 REPO = vmlab.REPO
 MATRIX = REPO / "build" / "kernel-matrix.json"
@@ -150,32 +153,10 @@ def run_role(distros):
     Returns {distro: "converged" | "failed" | "not run: ..."} from molecule's outcome and its recaps."""
     if sorted(distros) != sorted(vmlab.RELEASES):
         return {d: "not run: the role scenario boots all of {0}".format(", ".join(vmlab.RELEASES)) for d in distros}
-    venv_bin = str(Path(sys.executable).parent)
-    collections = REPO / "tests" / "output" / "collections"
-    link = collections / "ansible_collections" / "netmirror" / "traffic_mirror"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink():
-        link.symlink_to(REPO, target_is_directory=True)
-    env = dict(
-        os.environ,
-        PATH=venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        NETMIRROR_COLLECTIONS_PATH=str(collections),
-        ANSIBLE_NOCOLOR="1",
-        NO_COLOR="1",
-    )
-    completed = subprocess.run(
-        [os.path.join(venv_bin, "molecule"), "test", "-s", "kernels"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    output = completed.stdout + completed.stderr
+    returncode, output = run_scenario("kernels", link_collection(), timeout=3600)
     ROLE_LOG.parent.mkdir(parents=True, exist_ok=True)
     ROLE_LOG.write_text(output)
-    if completed.returncode == 0:
+    if returncode == 0:
         return {d: "converged" for d in distros}
     failed = {d for d in distros if re.search(r"^{0}\s+:.*failed=[1-9]".format(re.escape(d)), output, re.M)}
     failed |= {d for d in distros if re.search(r"^{0}\s+:.*unreachable=[1-9]".format(re.escape(d)), output, re.M)}

@@ -21,11 +21,14 @@ import inspect
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers (also when run as a script)
+from helpers.lab_process import stop_supervised  # noqa: E402
+from helpers.lab_process import wait_for_new_boot  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("NETMIRROR_VM_CACHE", REPO / "build" / "vm"))
@@ -337,35 +340,15 @@ def boot_id(labdir, distro):
 def reboot(labdir, distro, deadline=600):
     booted = boot_id(labdir, distro)
     ssh(labdir, GUEST_ADDRESSES[distro], "systemctl reboot")
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        time.sleep(3)
-        try:
-            now = boot_id(labdir, distro)
-        except subprocess.TimeoutExpired:
-            continue
-        if now and now != booted:
-            wait_for_ssh(labdir, distro)
-            return now
-    raise SystemExit("{0} did not come back from a reboot within {1} s".format(distro, deadline))
+    now = wait_for_new_boot(lambda: boot_id(labdir, distro), booted, deadline=deadline, poll=3)
+    if now is None:
+        raise SystemExit("{0} did not come back from a reboot within {1} s".format(distro, deadline))
+    wait_for_ssh(labdir, distro)
+    return now
 
 
 def down(labdir):
-    for pid_file in labdir.glob("*.pid"):
-        pid = int(pid_file.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        for _attempt in range(20):
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-        pid_file.unlink()
+    stop_supervised(labdir, grace_seconds=10)
     for distro in RELEASES:
         sh("ip", "link", "del", tap_name(distro), check=False)
     for name in ("peer", "collector"):

@@ -11,14 +11,14 @@ import json
 import re
 
 from .rules import DEFAULT_MAX_RULES_PER_DIRECTION
+from .rules import PACKET_LENGTH_RANGE
+from .rules import SESSION_NUMBER_RANGE
+from .rules import VIRTUAL_NETWORK_ID_RANGE as VNI_RANGE
 from .rules import RuleError
 from .rules import parse_filter
 
 DEFAULT_TARGET_PORT = 4789
 DEFAULT_MAX_SESSIONS_PER_INTERFACE = 3  # as AWS
-SESSION_NUMBER_RANGE = (1, 32766)
-PACKET_LENGTH_RANGE = (1, 8500)
-VNI_RANGE = (0, 16777215)
 # Names of the kernel objects the agent creates start with this; users may not
 # mirror such an interface.
 DEVICE_PREFIX = "tma"

@@ -1,0 +1,19 @@
+"""Run a playbook with the venv's ansible-playbook, its variables from a JSON file, and expect it to succeed."""
+
+import json
+import sys
+from pathlib import Path
+
+from helpers.commands import run
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+
+def run_playbook(playbook, variables, work_dir, env, options=(), timeout=600):
+    """`ansible-playbook PLAYBOOK -e @WORK_DIR/vars.json OPTIONS` in env; fails the test with the end of its output
+    unless it exits 0; returns its stdout."""
+    vars_file = Path(work_dir) / "vars.json"
+    vars_file.write_text(json.dumps(variables))
+    completed = run([ANSIBLE_PLAYBOOK, playbook, "-e", "@" + str(vars_file), *options], timeout, env=env)
+    assert completed.returncode == 0, completed.stdout[-8000:] + completed.stderr[-4000:]
+    return completed.stdout
