@@ -212,7 +212,7 @@ class _Builder(object):
         a.ldx(1, R7, R10, HDR + 6)  # r7 = next header
         a.mov(R8, ETH_HLEN + 40)
         a.mov(R9, FIRST)
-        for _ in range(MAX_IPV6_EXTENSION_HEADERS):
+        for _header in range(MAX_IPV6_EXTENSION_HEADERS):
             other, fragment, next_one = self.fresh("ext"), self.fresh("frag"), self.fresh("next")
             a.jeq(R7, IPV6_FRAGMENT, fragment)
             for header in IPV6_EXTENSION_HEADERS:

@@ -22,7 +22,7 @@ def possible_cpus():
         text = handle.read().strip()
     count = 0
     for part in text.split(","):
-        low, _, high = part.partition("-")
+        low, _dash, high = part.partition("-")
         count += int(high or low) - int(low) + 1
     return count
 
@@ -98,7 +98,7 @@ def read_counters(prog_id):
             struct.pack_into("=IIQQ", attr, 0, fd, 0, key_addr, value_addr)
             syscalls.bpf(BPF_MAP_LOOKUP_ELEM, attr)
             per_cpu = [VALUE.unpack_from(value.raw, VALUE.size * cpu) for cpu in range(cpus)]
-            result.append((sum(p for p, _ in per_cpu), sum(b for _, b in per_cpu)))
+            result.append((sum(p for p, _bytes in per_cpu), sum(b for _packets, b in per_cpu)))
         return result
     finally:
         os.close(fd)
