@@ -76,6 +76,8 @@ BARE_EBPF = "eBPF clone_redirect (no filter)"
 def limit_note(verdict, by_name, costs):
     """Where the limit is for a missed goal, from this run's own rows (None when the rows are missing)."""
     kind, name = verdict["traffic"], verdict["method"]
+    if kind not in ("udp", "tcp"):
+        return None  # the zero-loss comparison: its own figures are in the table
     floor, bare = by_name.get(FLOOR), by_name.get(BARE_EBPF)
     if name.endswith(("matches nothing", "~10% filter")) and floor:
         program = [r for r in costs or [] if r["program"].startswith(name)]
@@ -94,7 +96,8 @@ def limit_note(verdict, by_name, costs):
         if floor_ratio < verdict["goal"]:
             verdict_text = (
                 "the tc hook alone (clsact with a cls_bpf filter, paid by any tc-attached mirroring) is "
-                "below the goal: that is the limit"
+                "below the goal: that is the limit; the %s between the no-op and the agent is the agent "
+                "program's work" % fmt(floor_ratio - value)
             )
         elif noise >= verdict["goal"] - value:
             verdict_text = "the gap to the goal is smaller than this run's noise (the *no mirroring* row)"
