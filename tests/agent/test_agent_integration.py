@@ -11,7 +11,6 @@ session, truncated to what; the collector must receive exactly those copies.
 import collections
 import ipaddress
 import json
-import os
 import re
 import socket
 import struct
@@ -469,21 +468,8 @@ def test_a_missing_kernel_feature_is_named(lab, agent, tmp_path):
     that refuses it, as on Linux < 5.16): on the nftables data path an error
     naming the feature, and nothing is applied; the eBPF data path needs no
     nftables hook and mirrors both directions there."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    real = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True, check=False).stdout.strip()
-    (fake / "nft").write_text(
-        "#!/bin/sh\n"
-        "case \" $* \" in *' -f '*) input=$(cat)\n"
-        "  case \"$input\" in *'hook egress'*)\n"
-        "    echo 'Error: Could not process rule: Operation not supported' >&2; exit 1;; esac\n"
-        '  printf \'%%s\\n\' "$input" | exec %s "$@";;\n'
-        "esac\n"
-        'exec %s "$@"\n' % (real, real)
-    )
-    (fake / "nft").chmod(0o755)
     before = kernel_snapshot(lab, "src")
-    env = dict(agent.env(), PATH="%s:%s" % (fake, os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")))
+    env = dict(agent.env(), PATH=nft_without_egress_hook(str(tmp_path)))
     proc = subprocess.run(
         agent.command("apply", "--config", agent.write_config(main_config())),
         capture_output=True,
