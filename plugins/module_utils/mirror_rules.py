@@ -100,17 +100,7 @@ def _port_range_contains(port_range, port):
 class FilterRule(object):
     """One validated filter rule. Immutable by convention; compares by value."""
 
-    __slots__ = (
-        "direction",
-        "rule_number",
-        "rule_action",
-        "protocol",
-        "source_cidr_block",
-        "destination_cidr_block",
-        "source_port_range",
-        "destination_port_range",
-        "description",
-    )
+    __slots__ = ("direction",) + RULE_FIELDS
 
     def __init__(
         self,

@@ -68,6 +68,10 @@ DRY_RUN_SUCCEEDED = "DryRunOperation"
 UNAUTHORIZED = "UnauthorizedOperation"
 
 
+def all_not_found_codes():
+    return tuple(code for codes in NOT_FOUND_CODES.values() for code in codes)
+
+
 def retry_decorator():
     """Jittered backoff on throttling (RequestLimitExceeded) and server errors: every call of the collection."""
     return AWSRetry.jittered_backoff(retries=8, delay=1, max_delay=20)
@@ -78,16 +82,22 @@ def ec2_client(module):
     return module.client("ec2", retry_decorator=retry_decorator())
 
 
-def all_not_found_codes():
-    return tuple(code for codes in NOT_FOUND_CODES.values() for code in codes)
-
-
 class TrafficMirrorErrorHandler(AWSErrorHandler):
-    """amazon.aws's error handler for the traffic-mirroring API: every NotFound spelling is "missing"."""
+    """amazon.aws's error handler for the traffic-mirroring API: NotFound (any spelling) is "missing".
+
+    The class itself treats every kind's NotFound as missing; for_kind() narrows that to one kind, so that a
+    delete of a session is "already gone" only on the session's own NotFound.
+    """
+
+    NOT_FOUND = all_not_found_codes()
 
     @classmethod
     def _is_missing(cls):
-        return is_boto3_error_code(list(all_not_found_codes()))
+        return is_boto3_error_code(list(cls.NOT_FOUND))
+
+    @classmethod
+    def for_kind(cls, kind):
+        return type(cls.__name__, (cls,), {"NOT_FOUND": NOT_FOUND_CODES[kind]})
 
 
 def error_code(exception):
@@ -146,8 +156,22 @@ def _unauthorized_hint(exception):
     )
 
 
-# Returned by write() when the resource it deletes or changes is already gone.
+# Returned by call() and write() when the resource a write deletes or changes is already gone.
 GONE = object()
+
+
+def call(client, operation, doing, gone_if_not_found=None, **params):
+    """One EC2 call through amazon.aws's error handler (retrying client, aws_retry=True).
+
+    Raises AnsibleAWSError (the botocore error in .exception). With gone_if_not_found set to a kind ('session',
+    ...), that kind's NotFound answer returns GONE (deletion_error_handler: a delete racing another delete).
+    """
+    if gone_if_not_found:
+        handler = TrafficMirrorErrorHandler.for_kind(gone_if_not_found).deletion_error_handler(doing)
+    else:
+        handler = TrafficMirrorErrorHandler.common_error_handler(doing)
+    response = handler(getattr(client, operation))(aws_retry=True, **params)
+    return GONE if response is False else response
 
 
 def write(module, client, operation, doing, gone_if_not_found=None, **params):
@@ -163,30 +187,43 @@ def write(module, client, operation, doing, gone_if_not_found=None, **params):
             _dry_run(module, client, operation, doing, params)
         return None
     try:
-        return getattr(client, operation)(aws_retry=True, **params)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        if gone_if_not_found and is_not_found(e, gone_if_not_found):
-            return GONE
-        fail_for_aws_error(module, e, doing)
+        return call(client, operation, doing, gone_if_not_found, **params)
+    except AnsibleAWSError as e:
+        fail_for_aws_error(module, e.exception, doing)
+
+
+# What a DryRun call can prove besides an AWS error: the write is allowed, or the endpoint ignored DryRun.
+DRY_RUN_ALLOWED = "allowed"
+DRY_RUN_IGNORED = "ignored"
+
+
+def dry_run_outcome(client, operation, doing, gone_if_not_found=None, **params):
+    """Send a planned write with DryRun=True: DRY_RUN_ALLOWED (DryRunOperation), GONE (the kind's NotFound, with
+    gone_if_not_found), DRY_RUN_IGNORED (the endpoint carried the write out), or the AnsibleAWSError AWS answered."""
+    try:
+        response = call(client, operation, doing, gone_if_not_found, DryRun=True, **params)
+    except AnsibleAWSError as e:
+        return DRY_RUN_ALLOWED if error_code(e.exception) == DRY_RUN_SUCCEEDED else e
+    return GONE if response is GONE else DRY_RUN_IGNORED
+
+
+def ignored_dry_run_message(operation):
+    return (
+        "The EC2 endpoint carried out {0} although DryRun was set; it does not honour DryRun, "
+        "so check mode cannot be trusted against it.".format(iam_action(operation))
+    )
 
 
 def _dry_run(module, client, operation, doing, params):
-    try:
-        getattr(client, operation)(aws_retry=True, DryRun=True, **params)
-    except botocore.exceptions.ClientError as e:
-        code = error_code(e)
-        if code == DRY_RUN_SUCCEEDED:
-            return
-        if code == UNAUTHORIZED:
-            _fail_aws(module, e, dry_run_denied_message(operation, doing))
-        fail_for_aws_error(module, e, "{0} (check mode dry run)".format(doing))
-    except botocore.exceptions.BotoCoreError as e:
-        fail_for_aws_error(module, e, "{0} (check mode dry run)".format(doing))
-    # The endpoint accepted the DryRun call as a real write: refuse to go on rather than report a dry run.
-    module.fail_json(
-        msg="The EC2 endpoint carried out {0} although DryRun was set; it does not honour DryRun, "
-        "so check mode cannot be trusted against it.".format(iam_action(operation))
-    )
+    outcome = dry_run_outcome(client, operation, doing, **params)
+    if outcome == DRY_RUN_ALLOWED:
+        return
+    if outcome == DRY_RUN_IGNORED:
+        # Refuse to go on rather than report a dry run.
+        module.fail_json(msg=ignored_dry_run_message(operation))
+    if error_code(outcome.exception) == UNAUTHORIZED:
+        _fail_aws(module, outcome.exception, dry_run_denied_message(operation, doing))
+    fail_for_aws_error(module, outcome.exception, "{0} (check mode dry run)".format(doing))
 
 
 def derived_client_token(kind, desired):
@@ -200,14 +237,70 @@ def derived_client_token(kind, desired):
     return "netmirror-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:48]
 
 
+# EC2 refuses a Describe call whose filters carry more than 200 values in all (FilterLimitExceeded, "The maximum
+# number of filter values specified on a single call is 200"); docs/modules.md says where that comes from.
+MAX_FILTER_VALUES_PER_CALL = 200
+
+
+def filter_chunks(filters, limit=MAX_FILTER_VALUES_PER_CALL):
+    """`filters` (boto3's filter list) as the filter lists of calls that carry at most `limit` values each. Pure.
+
+    Values of one filter are OR-ed, so the filter with the most values is split across calls whose answers
+    together are the answer to the whole; the other filters go whole into every call. Raises ValueError when
+    the other filters alone reach the limit.
+    """
+    total = sum(len(f["Values"]) for f in filters)
+    if total <= limit:
+        return [filters]
+    widest = max(range(len(filters)), key=lambda n: len(filters[n]["Values"]))
+    room = limit - (total - len(filters[widest]["Values"]))
+    if room < 1:
+        raise ValueError(
+            "the filters carry {0} values besides {1!r}'s; EC2 allows at most {2} filter values in one call, and "
+            "only one filter's values can be split across calls".format(
+                total - len(filters[widest]["Values"]), filters[widest]["Name"], limit
+            )
+        )
+    values = filters[widest]["Values"]
+    return [
+        [dict(f, Values=values[start : start + room]) if n == widest else f for n, f in enumerate(filters)]
+        for start in range(0, len(values), room)
+    ]
+
+
 def describe_all(module, client, operation, result_key, doing, **params):
-    """Every item of a paginated Describe call (all pages read)."""
+    """Every item of a paginated Describe call (all pages read; filters with more values than one call may carry
+    are split across calls, and an item two calls return is kept once)."""
 
     @TrafficMirrorErrorHandler.common_error_handler(doing)
-    def query():
-        return paginated_query_with_retries(client, operation, retry_decorator(), **params)
+    def query(request):
+        return paginated_query_with_retries(client, operation, retry_decorator(), **request)
 
     try:
-        return query().get(result_key, [])
+        chunks = filter_chunks(params.get("Filters") or [])
+    except ValueError as e:
+        module.fail_json(msg="Cannot describe while {0}: {1}.".format(doing, e))
+    try:
+        if len(chunks) == 1:
+            return query(params).get(result_key, [])
+        id_key = result_key[:-1] + "Id"  # TrafficMirrorSessions -> TrafficMirrorSessionId
+        found = {}
+        for chunk in chunks:
+            for item in query(dict(params, Filters=chunk)).get(result_key, []):
+                found.setdefault(item[id_key], item)
+        return list(found.values())
+    except AnsibleAWSError as e:
+        fail_for_aws_error(module, e.exception, doing)
+
+
+def describe_once(module, client, operation, result_key, doing, missing_kind=None, **params):
+    """The items of one Describe call (no paging: an id or a slot selects at most a few). With missing_kind
+    ('session', ...), that kind's NotFound answer means no item (list_error_handler)."""
+    if missing_kind:
+        handler = TrafficMirrorErrorHandler.for_kind(missing_kind).list_error_handler(doing, default_value={})
+    else:
+        handler = TrafficMirrorErrorHandler.common_error_handler(doing)
+    try:
+        return handler(getattr(client, operation))(aws_retry=True, **params).get(result_key, [])
     except AnsibleAWSError as e:
         fail_for_aws_error(module, e.exception, doing)

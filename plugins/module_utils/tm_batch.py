@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing library
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import DRY_RUN_SUCCEEDED
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import DRY_RUN_ALLOWED
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import DRY_RUN_IGNORED
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import UNAUTHORIZED
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import aws_error_message
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import call
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import dry_run_denied_message
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import dry_run_outcome
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import error_code
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import iam_action
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ignored_dry_run_message
 
 
 def describe_change(change):
@@ -45,38 +46,38 @@ def describe_change(change):
 
 
 def send(client, change, check_mode, dry_run):
-    """One write. Returns dict(ok, response, failure); never raises for AWS errors."""
+    """One write (through tm_api.call: amazon.aws's error handler, a delete of a gone session is done). Returns
+    dict(ok, response, failure); never raises for AWS errors."""
     operation, request = change["operation"], change["request"]
     doing = describe_change(change)
-    call = getattr(client, operation)
-    try:
-        if check_mode:
-            if not dry_run:
-                return dict(ok=True, response=None)
-            call(aws_retry=True, DryRun=True, **request)
-            return dict(
-                ok=False,
-                failure=_failure(
-                    change,
-                    None,
-                    "The EC2 endpoint carried out {0} although DryRun was set; check mode cannot be trusted against "
-                    "it.".format(iam_action(operation)),
-                ),
-            )
-        return dict(ok=True, response=call(aws_retry=True, **request))
-    except botocore.exceptions.ClientError as e:
-        code = error_code(e)
-        if check_mode and code == DRY_RUN_SUCCEEDED:
+    gone_kind = "session" if change["action"] == "delete" else None
+    if check_mode and not dry_run:
+        return dict(ok=True, response=None)
+    if check_mode:
+        outcome = dry_run_outcome(client, operation, doing, gone_kind, **request)
+        if outcome == DRY_RUN_ALLOWED:
             return dict(ok=True, response=None)
-        if change["action"] == "delete" and is_not_found(e, "session"):
+        if outcome is GONE:
             return dict(ok=True, response=None, gone=True)
-        if check_mode and code == UNAUTHORIZED:
+        if outcome == DRY_RUN_IGNORED:
+            return dict(ok=False, failure=_failure(change, None, ignored_dry_run_message(operation)))
+        if error_code(outcome.exception) == UNAUTHORIZED:
             message = dry_run_denied_message(operation, doing)
         else:
-            message = aws_error_message(e, doing + (" (check mode dry run)" if check_mode else ""))
-        return dict(ok=False, failure=_failure(change, e, message.rstrip(".") + ": " + str(e)))
-    except botocore.exceptions.BotoCoreError as e:
-        return dict(ok=False, failure=_failure(change, e, aws_error_message(e, doing).rstrip(".") + ": " + str(e)))
+            message = aws_error_message(outcome.exception, doing + " (check mode dry run)")
+        return dict(ok=False, failure=_failure(change, outcome.exception, _with_error(message, outcome.exception)))
+    try:
+        response = call(client, operation, doing, gone_kind, **request)
+    except AnsibleAWSError as e:
+        message = aws_error_message(e.exception, doing)
+        return dict(ok=False, failure=_failure(change, e.exception, _with_error(message, e.exception)))
+    if response is GONE:
+        return dict(ok=True, response=None, gone=True)
+    return dict(ok=True, response=response)
+
+
+def _with_error(message, exception):
+    return message.rstrip(".") + ": " + str(exception)
 
 
 def _failure(change, exception, message):

@@ -11,6 +11,10 @@ fewest rule calls that turn the current rules of one direction into the desired 
 
 from __future__ import annotations
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import RULE_FIELDS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_rule
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
 
@@ -24,40 +28,17 @@ OPTIONAL_RULE_FIELDS = (
 
 
 def rule_from_aws(aws_rule):
-    """An AWS TrafficMirrorFilterRule as a mirror_rules.FilterRule."""
-    data = {
-        "rule_number": aws_rule["RuleNumber"],
-        "rule_action": aws_rule["RuleAction"],
-        "source_cidr_block": aws_rule["SourceCidrBlock"],
-        "destination_cidr_block": aws_rule["DestinationCidrBlock"],
-    }
-    if aws_rule.get("Protocol") is not None:
-        data["protocol"] = aws_rule["Protocol"]
-    for name, field in (("source_port_range", "SourcePortRange"), ("destination_port_range", "DestinationPortRange")):
-        if aws_rule.get(field):
-            data[name] = {"from_port": aws_rule[field]["FromPort"], "to_port": aws_rule[field]["ToPort"]}
-    if aws_rule.get("Description"):
-        data["description"] = aws_rule["Description"]
+    """An AWS TrafficMirrorFilterRule as a mirror_rules.FilterRule (AWS's ids, direction and tags left out, and
+    an empty description or port range read as none)."""
+    snake = camel_dict_to_snake_dict(aws_rule)
+    data = {k: v for k, v in snake.items() if k in RULE_FIELDS and v not in (None, "", {})}
     return parse_rule(data, aws_rule["TrafficDirection"])
 
 
 def rule_fields_for_aws(rule):
-    """The request fields that describe `rule` (everything but its id and direction)."""
-    fields = {
-        "RuleNumber": rule.rule_number,
-        "RuleAction": rule.rule_action,
-        "SourceCidrBlock": str(rule.source_cidr_block),
-        "DestinationCidrBlock": str(rule.destination_cidr_block),
-    }
-    if rule.protocol is not None:
-        fields["Protocol"] = rule.protocol
-    for name, field in (("source_port_range", "SourcePortRange"), ("destination_port_range", "DestinationPortRange")):
-        ports = getattr(rule, name)
-        if ports is not None:
-            fields[field] = {"FromPort": ports.from_port, "ToPort": ports.to_port}
-    if rule.description is not None:
-        fields["Description"] = rule.description
-    return fields
+    """The request fields that describe `rule` (everything but its id and direction): its module shape in
+    CamelCase."""
+    return snake_dict_to_camel_dict(rule.to_dict(), capitalize_first=True)
 
 
 def modify_request(current, desired):
@@ -124,16 +105,29 @@ def plan_rule_changes(current, desired, purge):
     return steps
 
 
-def filter_view(aws_filter):
-    """A filter as the modules return it: rules in exactly the shape the filter module takes."""
+def view(filter_id, description, services, rules, tags):
+    """A filter as the modules return it: rules ({direction: FilterRule list}) in exactly the shape the filter
+    module takes."""
     return {
-        "traffic_mirror_filter_id": aws_filter.get("TrafficMirrorFilterId"),
-        "description": aws_filter.get("Description"),
-        "network_services": sorted(aws_filter.get("NetworkServices") or []),
-        "ingress_rules": [r.to_dict() for r in sorted_rules(aws_filter.get("IngressFilterRules"))],
-        "egress_rules": [r.to_dict() for r in sorted_rules(aws_filter.get("EgressFilterRules"))],
-        "tags": tags_of(aws_filter),
+        "traffic_mirror_filter_id": filter_id,
+        "description": description,
+        "network_services": sorted(services or []),
+        "ingress_rules": [r.to_dict() for r in rules.get("ingress", ())],
+        "egress_rules": [r.to_dict() for r in rules.get("egress", ())],
+        "tags": dict(tags),
     }
+
+
+def filter_view(aws_filter):
+    """An AWS TrafficMirrorFilter as the modules return it."""
+    rules = {d: sorted_rules(aws_filter.get(d.capitalize() + "FilterRules")) for d in ("ingress", "egress")}
+    return view(
+        aws_filter.get("TrafficMirrorFilterId"),
+        aws_filter.get("Description"),
+        aws_filter.get("NetworkServices"),
+        rules,
+        tags_of(aws_filter),
+    )
 
 
 def sorted_rules(aws_rules):

@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import boto3_resource_to_ansible_dict
 
 
 def tags_of(resource):
@@ -15,10 +15,9 @@ def tags_of(resource):
 
 
 def snake_resource(resource):
-    """An EC2 traffic-mirroring resource as the modules return it."""
-    result = camel_dict_to_snake_dict({k: v for k, v in resource.items() if k != "Tags"})
-    result["tags"] = tags_of(resource)
-    return result
+    """An EC2 traffic-mirroring resource as the modules return it: amazon.aws's camel_dict_to_snake_dict with the
+    tags as a dict (boto3_resource_to_ansible_dict; these resources carry no dates, so nothing to normalise)."""
+    return boto3_resource_to_ansible_dict(resource, normalize=False)
 
 
 SESSION_FIELDS = (
@@ -33,6 +32,11 @@ SESSION_FIELDS = (
     "owner_id",
     "tags",
 )
+
+
+# The session's options, 'session_number' and the like (tm_session_plan.session_options builds the argument spec).
+SESSION_OPTION_FIELDS = SESSION_FIELDS[:8]
+INT_FIELDS = ("session_number", "packet_length", "virtual_network_id")
 
 
 def session_view(session):

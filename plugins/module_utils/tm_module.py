@@ -15,6 +15,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import WRITE_OPTIONS
 
+STATE_OPTION = dict(state=dict(type="str", default="present", choices=["present", "absent"]))
+# The options of the amazon.aws.tags doc fragment.
+TAG_OPTIONS = dict(tags=dict(type="dict", aliases=["resource_tags"]), purge_tags=dict(type="bool", default=True))
+
 
 def start(argument_spec, errors_of=None, write_options=True, **module_args):
     """The module, its options checked by `errors_of(params)` (a list of messages, each naming parameter,

@@ -7,16 +7,14 @@ and the rule that a resource a session still uses cannot be deleted."""
 
 from __future__ import annotations
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing library
-
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_all
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_once
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import STATE_OPTION
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import TAG_OPTIONS
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
 
 
 class Kind(object):
@@ -32,6 +30,7 @@ class Kind(object):
         self.result_key = "TrafficMirror{0}".format(plural.capitalize())
         self.delete = "delete_traffic_mirror_" + name
         self.session_filter = session_filter
+        self.returned = "traffic_mirror_" + name
 
 
 TARGET = Kind("target", "targets", "traffic_mirror_target_id", "traffic-mirror-target-id")
@@ -45,14 +44,9 @@ def find_by_id_or_name(module, client, kind):
         request = {kind.ids_key: [resource_id]}
     else:
         request = {"Filters": [{"Name": "tag:Name", "Values": [module.params["name"]]}]}
-    try:
-        found = getattr(client, kind.describe)(aws_retry=True, **request)[kind.result_key]
-    except botocore.exceptions.ClientError as e:
-        if is_not_found(e, kind.name):
-            return None
-        fail_for_aws_error(module, e, "describing the " + kind.label)
-    except botocore.exceptions.BotoCoreError as e:
-        fail_for_aws_error(module, e, "describing the " + kind.label)
+    found = describe_once(
+        module, client, kind.describe, kind.result_key, "describing the " + kind.label, kind.name, **request
+    )
     if len(found) > 1:
         module.fail_json(
             msg="More than one {0} is named {1!r}: {2}. Name one with {3}.".format(
@@ -93,3 +87,48 @@ def delete_unused(module, client, kind, resource):
         **{kind.id_field: resource_id},
     )
     return response is not GONE
+
+
+def resource_argument_spec(kind, **options):
+    """The options of the target or filter module: state, id (alias <kind>_id), name, description, replace, the
+    kind's own `options` and the tag options."""
+    return dict(
+        STATE_OPTION,
+        **{kind.id_option: dict(type="str", aliases=[kind.name + "_id"])},
+        name=dict(type="str"),
+        description=dict(type="str"),
+        replace=dict(type="bool", default=False),
+        **options,
+        **TAG_OPTIONS,
+    )
+
+
+def run_resource_module(module, kind, view, refusal, create, update):
+    """Find the target or filter, then delete, create, replace or update it, and exit with it (in `view`'s shape).
+
+    refusal(current): why AWS cannot bring `current` to the options in place (a message), or None. With
+    replace=true the resource is deleted and created again instead. create(client) returns the new resource's
+    view; update(client, current) returns (changed, view).
+    """
+    client = ec2_client(module)
+    current = find_by_id_or_name(module, client, kind)
+    before = view(current) if current else {}
+    params = module.params
+
+    if params["state"] == "absent":
+        changed, result = bool(current) and delete_unused(module, client, kind, current), {}
+    elif current is None:
+        changed, result = True, create(client)
+    else:
+        refused = refusal(current)
+        if refused and not params["replace"]:
+            module.fail_json(
+                msg=refused + " Set replace=true to delete it and create a new one.", **{kind.returned: before}
+            )
+        if refused:
+            delete_unused(module, client, kind, current)
+            changed, result = True, create(client)
+        else:
+            changed, result = update(client, current)
+
+    finish(module, changed, (before, result), **{kind.returned: result})

@@ -11,9 +11,17 @@ diffed the same way by both. A desired session is a dict in ec2_traffic_mirror_s
 
 from __future__ import annotations
 
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
+
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import INT_FIELDS
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import SESSION_OPTION_FIELDS
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import tag_requests
 
 WHOLE_PACKET = 0
 # AWS's packet length for sessions to a Network Load Balancer target when none is given.
@@ -28,6 +36,13 @@ MODIFIABLE_FIELDS = (
     ("virtual_network_id", "VirtualNetworkId"),
 )
 REMOVED_FIELD = {"packet-length": "PacketLength", "description": "Description"}
+# The options a CreateTrafficMirrorSession call carries, all but the id (snake_dict_to_camel_dict names them).
+CREATE_OPTIONS = SESSION_OPTION_FIELDS[1:]
+
+
+def session_options():
+    """The argument spec of one session: ec2_traffic_mirror_session's own options, and each config item's."""
+    return {field: dict(type="int" if field in INT_FIELDS else "str") for field in SESSION_OPTION_FIELDS}
 
 
 def replaced(desired):
@@ -46,8 +61,41 @@ def replaced(desired):
     return result
 
 
-def tags_of(session):
-    return boto3_tag_list_to_ansible_dict(session.get("Tags") or [])
+def identity_error(item):
+    """What is missing to identify a session, or None."""
+    if item.get("traffic_mirror_session_id") or (
+        item.get("network_interface_id") and item.get("session_number") is not None
+    ):
+        return None
+    return (
+        "traffic_mirror_session_id, or network_interface_id together with session_number, is required to "
+        "identify the session (got network_interface_id={0!r}, session_number={1!r}).".format(
+            item.get("network_interface_id"), item.get("session_number")
+        )
+    )
+
+
+def create_error(desired):
+    """Why `desired` cannot be created (a target or filter missing), or None."""
+    lacking = missing_for_create(desired)
+    if not lacking:
+        return None
+    return "creating session number {0} on {1} requires {2}.".format(
+        desired["session_number"], desired["network_interface_id"], " and ".join(lacking)
+    )
+
+
+def interface_move_error(desired, current):
+    """The session would have to move to another network interface, which AWS cannot do: the message, or None."""
+    wanted = desired.get("network_interface_id")
+    if not wanted or wanted == current["NetworkInterfaceId"]:
+        return None
+    return (
+        "session {0} mirrors {1}; network_interface_id={2!r} differs, but a session cannot move to another network "
+        "interface. Delete it and create a new session on {2}.".format(
+            current["TrafficMirrorSessionId"], current["NetworkInterfaceId"], wanted
+        )
+    )
 
 
 def needs_target_type(desired, current):
@@ -62,21 +110,17 @@ def mirrors_whole_packets(current, target_is_nlb):
 
 
 def create_request(desired):
-    """The CreateTrafficMirrorSession parameters of a desired session (no ClientToken)."""
-    request = {
-        "NetworkInterfaceId": desired["network_interface_id"],
-        "TrafficMirrorTargetId": desired["traffic_mirror_target_id"],
-        "TrafficMirrorFilterId": desired["traffic_mirror_filter_id"],
-        "SessionNumber": desired["session_number"],
-    }
-    if desired.get("packet_length") not in (None, WHOLE_PACKET):
-        request["PacketLength"] = desired["packet_length"]
-    if desired.get("virtual_network_id") is not None:
-        request["VirtualNetworkId"] = desired["virtual_network_id"]
-    if desired.get("description") not in (None, NO_DESCRIPTION):
-        request["Description"] = desired["description"]
+    """The CreateTrafficMirrorSession parameters of a desired session, with its client_token or else one derived
+    from the other parameters (tm_api.derived_client_token: the same desired session, the same token)."""
+    fields = {option: desired.get(option) for option in CREATE_OPTIONS}
+    if fields["packet_length"] == WHOLE_PACKET:
+        fields["packet_length"] = None  # AWS's default: no packet length
+    if fields["description"] == NO_DESCRIPTION:
+        fields["description"] = None
+    request = snake_dict_to_camel_dict(scrub_none_parameters(fields), capitalize_first=True)
     if desired.get("tags"):
         request["TagSpecifications"] = boto3_tag_specifications(desired["tags"], types=["traffic-mirror-session"])
+    request["ClientToken"] = desired.get("client_token") or derived_client_token("traffic-mirror-session", request)
     return request
 
 
@@ -90,7 +134,7 @@ def created_view(request):
     tags = {}
     for spec in request.get("TagSpecifications", []):
         tags.update(boto3_tag_list_to_ansible_dict(spec["Tags"]))
-    planned["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    planned["Tags"] = ansible_dict_to_boto3_tag_list(tags)
     return planned
 
 
@@ -137,23 +181,23 @@ def apply_modification(session, request):
     return after
 
 
-def tag_requests(session_id, current_tags, desired_tags, purge_tags):
-    """The DeleteTags and CreateTags requests (either may be None) that bring the tags to `desired_tags`.
-
-    desired_tags None leaves the tags alone; `aws:` tags are never touched. Returns (unset, set, tags after).
-    """
-    if desired_tags is None:
-        return None, None, dict(current_tags)
-    to_set, to_unset = compare_aws_tags(current_tags, desired_tags, purge_tags)
-    unset = {"Resources": [session_id], "Tags": [{"Key": key} for key in to_unset]} if to_unset else None
-    tag = {"Resources": [session_id], "Tags": [{"Key": k, "Value": v} for k, v in to_set.items()]} if to_set else None
-    tags = {k: v for k, v in current_tags.items() if k not in to_unset}
-    tags.update(to_set)
-    return unset, tag, tags
-
-
 def with_tags(session, tags):
-    return dict(session, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    return dict(session, Tags=ansible_dict_to_boto3_tag_list(tags))
+
+
+def plan_update(desired, current, whole_packet):
+    """The writes that bring an existing session to `desired`, in the order they are sent, and the session after.
+
+    Returns dict(modify, untag, tag, after): the ModifyTrafficMirrorSession, DeleteTags and CreateTags requests
+    (each None when nothing differs) and the session as it is once they succeed. `whole_packet` as for
+    modification(). Both session modules send exactly these.
+    """
+    modify = modification(desired, current, whole_packet)
+    after = apply_modification(current, modify) if modify else current
+    untag, tag, tags = tag_requests(
+        current["TrafficMirrorSessionId"], tags_of(current), desired.get("tags"), desired.get("purge_tags", True)
+    )
+    return dict(modify=modify, untag=untag, tag=tag, after=with_tags(after, tags))
 
 
 def drift(desired, current, whole_packet):

@@ -10,7 +10,7 @@ Each session is diffed by tm_session_plan, the planner ec2_traffic_mirror_sessio
 from __future__ import annotations
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils import tm_session_plan as plan
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import session_parameter_errors
 
 SESSIONS_PER_INTERFACE = 3
@@ -41,18 +41,9 @@ def item_problems(config):
     for index, item in enumerate(config):
         where = "config[{0}]".format(index)
         errors.extend((index, "{0}.{1}".format(where, message)) for message in session_parameter_errors(item))
-        if not item.get("traffic_mirror_session_id") and not (
-            item.get("network_interface_id") and item.get("session_number") is not None
-        ):
-            errors.append(
-                (
-                    index,
-                    "{0}: traffic_mirror_session_id, or network_interface_id together with session_number, is "
-                    "required to identify the session (got network_interface_id={1!r}, session_number={2!r}).".format(
-                        where, item.get("network_interface_id"), item.get("session_number")
-                    ),
-                )
-            )
+        missing_identity = plan.identity_error(item)
+        if missing_identity:
+            errors.append((index, "{0}: {1}".format(where, missing_identity)))
             continue
         key = identity(item)
         if key in seen:
@@ -169,49 +160,32 @@ def plan_set(config, sessions, state, nlb_target_ids=(), held=()):
                     )
                 )
                 continue
-            lacking = plan.missing_for_create(desired)
-            if lacking:
+            cannot_create = plan.create_error(desired)
+            if cannot_create:
                 error_indexes.append(index)
-                errors.append(
-                    "{0}: creating session number {1} on {2} requires {3}.".format(
-                        where, item["session_number"], item["network_interface_id"], " and ".join(lacking)
-                    )
-                )
+                errors.append("{0}: {1}".format(where, cannot_create))
                 continue
             request = plan.create_request(desired)
-            request["ClientToken"] = item.get("client_token") or derived_client_token("traffic-mirror-session", request)
             changes.append(_change("create", request_session(request), request, index))
             predicted[identity(item)] = plan.created_view(request)
             missing.append(item)
             missing_indexes.append(index)
             continue
-        if item.get("network_interface_id") and item["network_interface_id"] != current["NetworkInterfaceId"]:
+        cannot_move = plan.interface_move_error(item, current)
+        if cannot_move:
             error_indexes.append(index)
-            errors.append(
-                "{0}: session {1} mirrors {2}; network_interface_id={3!r} differs, but a session cannot move to "
-                "another network interface. Delete it and create a new session.".format(
-                    where,
-                    current["TrafficMirrorSessionId"],
-                    current["NetworkInterfaceId"],
-                    item["network_interface_id"],
-                )
-            )
+            errors.append("{0}: {1}".format(where, cannot_move))
             continue
         whole = plan.mirrors_whole_packets(current, current.get("TrafficMirrorTargetId") in nlb)
         session_id = current["TrafficMirrorSessionId"]
-        after = current
-        modification = plan.modification(desired, current, whole)
-        if modification:
-            changes.append(_change("modify", current, modification, index))
-            after = plan.apply_modification(current, modification)
-        unset, tag, tags = plan.tag_requests(
-            session_id, plan.tags_of(current), desired.get("tags"), desired.get("purge_tags", True)
-        )
-        if unset:
-            changes.append(_change("tags", current, unset, index, operation="delete_tags"))
-        if tag:
-            changes.append(_change("tags", current, tag, index, operation="create_tags"))
-        predicted[session_id] = plan.with_tags(after, tags)
+        update = plan.plan_update(desired, current, whole)
+        if update["modify"]:
+            changes.append(_change("modify", current, update["modify"], index))
+        if update["untag"]:
+            changes.append(_change("tags", current, update["untag"], index, operation="delete_tags"))
+        if update["tag"]:
+            changes.append(_change("tags", current, update["tag"], index, operation="create_tags"))
+        predicted[session_id] = update["after"]
         fields = plan.drift(desired, current, whole)
         if fields:
             drifted.append(
@@ -272,7 +246,6 @@ def rendered(config, state):
             requests.append(_change("modify", {"TrafficMirrorSessionId": item["traffic_mirror_session_id"]}, fields))
             continue
         request = plan.create_request(desired)
-        request["ClientToken"] = item.get("client_token") or derived_client_token("traffic-mirror-session", request)
         requests.append(_change("create", request_session(request), request, index))
     return requests
 
@@ -288,5 +261,5 @@ def gathered_item(session):
         "packet_length": session.get("PacketLength", plan.WHOLE_PACKET),
         "virtual_network_id": session.get("VirtualNetworkId"),
         "description": session.get("Description", plan.NO_DESCRIPTION),
-        "tags": plan.tags_of(session),
+        "tags": tags_of(session),
     }

@@ -24,20 +24,6 @@ description:
 author:
   - netmirror team (@netmirror)
 options:
-  state:
-    description: V(present) creates or updates the filter; V(absent) deletes it (with its rules).
-    type: str
-    choices: [present, absent]
-    default: present
-  traffic_mirror_filter_id:
-    description: The id (V(tmf-...)) of an existing filter.
-    type: str
-    aliases: [filter_id]
-  name:
-    description:
-      - The filter's C(Name) tag, which identifies it when O(traffic_mirror_filter_id) is not given, and
-        which is set on a new filter.
-    type: str
   description:
     description:
       - The filter's description. AWS cannot change the description of an existing filter; a different
@@ -74,6 +60,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.resource.filters
   - netmirror.traffic_mirror.filter_rules
   - netmirror.traffic_mirror.writes
   - amazon.aws.common.modules
@@ -147,28 +134,28 @@ traffic_mirror_filter:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import RuleError
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_network_services
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.mirror_rules import parse_rules
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import filter_view
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import modify_request
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import plan_rule_changes
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import rule_fields_for_aws
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import sorted_rules
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_filters import view
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import fail_on_errors
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import FILTER
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import delete_unused
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import find_by_id_or_name
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import resource_argument_spec
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import run_resource_module
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 
@@ -184,7 +171,7 @@ def desired_rules(module):
         if given is None:
             continue
         # Ansible fills absent suboptions with None; the rule model wants them absent.
-        cleaned = [_without_nones(rule) for rule in given]
+        cleaned = [scrub_none_parameters(rule) for rule in given]
         try:
             rules[direction] = parse_rules(cleaned, direction)
         except RuleError as e:
@@ -194,12 +181,6 @@ def desired_rules(module):
     except RuleError as e:
         errors.append(str(e))
     return rules, errors
-
-
-def _without_nones(value):
-    if isinstance(value, dict):
-        return {k: _without_nones(v) for k, v in value.items() if v is not None}
-    return value
 
 
 def parameter_errors(params):
@@ -299,23 +280,12 @@ def create_filter(module, client, rules):
     request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-filter", request)
     response = write(module, client, "create_traffic_mirror_filter", "creating a traffic mirror filter", **request)
     if response is None:  # check mode: the rules cannot be dry-run without the new filter's id
-        return _view(None, params["description"], params["network_services"] or [], rules, tags)
+        return view(None, params["description"], params["network_services"] or [], rules, tags)
     created = response["TrafficMirrorFilter"]
     filter_id = created["TrafficMirrorFilterId"]
     _rules_changed, now = reconcile_rules(module, client, filter_id, created, rules)
     _services_changed, services = reconcile_network_services(module, client, filter_id, created.get("NetworkServices"))
-    return _view(filter_id, created.get("Description"), services, now, tags_of(created))
-
-
-def _view(filter_id, description, services, rules, tags):
-    return {
-        "traffic_mirror_filter_id": filter_id,
-        "description": description,
-        "network_services": sorted(services),
-        "ingress_rules": [r.to_dict() for r in rules.get("ingress", ())],
-        "egress_rules": [r.to_dict() for r in rules.get("egress", ())],
-        "tags": dict(tags),
-    }
+    return view(filter_id, created.get("Description"), services, now, tags_of(created))
 
 
 def update_filter(module, client, current, rules):
@@ -326,53 +296,39 @@ def update_filter(module, client, current, rules):
     tags_changed, tags = reconcile_tags(
         module, client, filter_id, tags_of(current), desired_tags_with_name(params), params["purge_tags"]
     )
-    view = _view(filter_id, current.get("Description"), services, now, tags)
-    return rules_changed or services_changed or tags_changed, view
+    changed = rules_changed or services_changed or tags_changed
+    return changed, view(filter_id, current.get("Description"), services, now, tags)
+
+
+def refusal(params, current):
+    """AWS cannot modify a filter's description: the message when the task asks for another one, else None."""
+    if params["description"] is None or params["description"] == (current.get("Description") or ""):
+        return None
+    return (
+        "Traffic mirror filter {0} has description {1!r}, not {2!r}, and AWS cannot modify a filter's "
+        "description.".format(current["TrafficMirrorFilterId"], current.get("Description"), params["description"])
+    )
 
 
 def main():
-    argument_spec = dict(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        traffic_mirror_filter_id=dict(type="str", aliases=["filter_id"]),
-        name=dict(type="str"),
-        description=dict(type="str"),
+    argument_spec = resource_argument_spec(
+        FILTER,
         ingress_rules=dict(type="list", elements="dict", options=_rule_spec()),
         egress_rules=dict(type="list", elements="dict", options=_rule_spec()),
         purge_rules=dict(type="bool", default=True),
         network_services=dict(type="list", elements="str", choices=["amazon-dns"]),
-        replace=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
     )
     module = start(argument_spec)
     rules, rule_errors = desired_rules(module)
     fail_on_errors(module, parameter_errors(module.params) + rule_errors)
-
-    client = ec2_client(module)
-    current = find_by_id_or_name(module, client, FILTER)
-    before = filter_view(current) if current else {}
-    params = module.params
-
-    if params["state"] == "absent":
-        changed = bool(current) and delete_unused(module, client, FILTER, current)
-        result = {}
-    elif current is None:
-        changed, result = True, create_filter(module, client, rules)
-    elif params["description"] is not None and params["description"] != (current.get("Description") or ""):
-        if not params["replace"]:
-            module.fail_json(
-                msg="Traffic mirror filter {0} has description {1!r}, not {2!r}, and AWS cannot modify a filter's "
-                "description. Set replace=true to delete the filter and create a new one.".format(
-                    current["TrafficMirrorFilterId"], current.get("Description"), params["description"]
-                ),
-                traffic_mirror_filter=before,
-            )
-        delete_unused(module, client, FILTER, current)
-        changed, result = True, create_filter(module, client, rules)
-    else:
-        changed, result = update_filter(module, client, current, rules)
-
-    finish(module, changed, (before, result), traffic_mirror_filter=result)
+    run_resource_module(
+        module,
+        FILTER,
+        filter_view,
+        lambda current: refusal(module.params, current),
+        lambda client: create_filter(module, client, rules),
+        lambda client, current: update_filter(module, client, current, rules),
+    )
 
 
 def _rule_spec():

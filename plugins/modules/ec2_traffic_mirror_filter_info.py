@@ -16,22 +16,8 @@ description:
     configuration uses, so a filter can be copied, or fed to the agent, unchanged.
 author:
   - netmirror team (@netmirror)
-options:
-  traffic_mirror_filter_ids:
-    description:
-      - Filter ids (V(tmf-...)) to describe. An id that does not exist fails the task.
-    type: list
-    elements: str
-    default: []
-    aliases: [filter_ids]
-  filters:
-    description:
-      - A dict of filters, each a name and a value or list of values, as in
-        U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTrafficMirrorFilters.html),
-        for example C(description), C(traffic-mirror-filter-id), C(tag:Name).
-    type: dict
-    default: {}
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.info.filters
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -87,16 +73,7 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_info i
 
 
 def main():
-    run_info_module(
-        ids_option="traffic_mirror_filter_ids",
-        alias="filter_ids",
-        id_kind="tmf",
-        operation="describe_traffic_mirror_filters",
-        request_ids_key="TrafficMirrorFilterIds",
-        result_key="TrafficMirrorFilters",
-        returned_key="traffic_mirror_filters",
-        shape=filter_view,
-    )
+    run_info_module("filter", filter_view)
 
 
 if __name__ == "__main__":

@@ -191,41 +191,25 @@ traffic_mirror_session:
       sample: {"Name": "web-1-to-ids"}
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils import tm_session_plan as plan
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token  # noqa: F401
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_once
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import fail_for_aws_error
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import is_not_found
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import session_view
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import STATE_OPTION
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import TAG_OPTIONS
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import session_parameter_errors
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import send_tag_requests
 
 
-def identity_errors(params):
-    """What is missing to identify the session, before anything is sent."""
-    if params["traffic_mirror_session_id"]:
-        return []
-    if params["network_interface_id"] and params["session_number"] is not None:
-        return []
-    return [
-        "traffic_mirror_session_id, or network_interface_id together with session_number, is required to "
-        "identify the session (got network_interface_id={0!r}, session_number={1!r}).".format(
-            params["network_interface_id"], params["session_number"]
-        )
-    ]
+def parameter_errors(params):
+    """Every problem of the options, before anything is sent (the checks ec2_traffic_mirror_sessions makes too)."""
+    return session_parameter_errors(params) + [e for e in [plan.identity_error(params)] if e]
 
 
 def find_session(module, client):
@@ -244,14 +228,15 @@ def find_session(module, client):
         described = "the traffic mirror session number {0} of {1}".format(
             params["session_number"], params["network_interface_id"]
         )
-    try:
-        sessions = client.describe_traffic_mirror_sessions(aws_retry=True, **request)["TrafficMirrorSessions"]
-    except botocore.exceptions.ClientError as e:
-        if is_not_found(e, "session"):
-            return None
-        fail_for_aws_error(module, e, "describing " + described)
-    except botocore.exceptions.BotoCoreError as e:
-        fail_for_aws_error(module, e, "describing " + described)
+    sessions = describe_once(
+        module,
+        client,
+        "describe_traffic_mirror_sessions",
+        "TrafficMirrorSessions",
+        "describing " + described,
+        "session",
+        **request,
+    )
     if len(sessions) > 1:
         module.fail_json(
             msg="More than one session matches {0}: {1}. Name one with traffic_mirror_session_id.".format(
@@ -270,15 +255,10 @@ def create_session(module, client):
                 params["traffic_mirror_session_id"]
             )
         )
-    missing = [name for name in ("traffic_mirror_target_id", "traffic_mirror_filter_id") if not params[name]]
-    if missing:
-        module.fail_json(
-            msg="Creating session number {0} on {1} requires {2}.".format(
-                params["session_number"], params["network_interface_id"], " and ".join(missing)
-            )
-        )
+    cannot_create = plan.create_error(params)
+    if cannot_create:
+        module.fail_json(msg=cannot_create[0].upper() + cannot_create[1:])
     request = plan.create_request(params)
-    request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-session", request)
     doing = "creating traffic mirror session number {0} on {1}".format(
         params["session_number"], params["network_interface_id"]
     )
@@ -298,44 +278,33 @@ def is_whole_packet(module, client, current):
     if current.get("PacketLength") != plan.NLB_DEFAULT_PACKET_LENGTH:
         return plan.mirrors_whole_packets(current, False)
     target_id = current["TrafficMirrorTargetId"]
-    try:
-        targets = client.describe_traffic_mirror_targets(aws_retry=True, TrafficMirrorTargetIds=[target_id])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        fail_for_aws_error(module, e, "describing the session's target " + target_id)
-    return any(t.get("Type") == "network-load-balancer" for t in targets["TrafficMirrorTargets"])
-
-
-def planned_modification(module, client, current):
-    """The ModifyTrafficMirrorSession request that carries only what differs, or None (the shared planner)."""
-    params = module.params
-    whole_packet = params["packet_length"] == plan.WHOLE_PACKET and is_whole_packet(module, client, current)
-    return plan.modification(params, current, whole_packet)
+    targets = describe_once(
+        module,
+        client,
+        "describe_traffic_mirror_targets",
+        "TrafficMirrorTargets",
+        "describing the session's target " + target_id,
+        TrafficMirrorTargetIds=[target_id],
+    )
+    return any(t.get("Type") == "network-load-balancer" for t in targets)
 
 
 def update_session(module, client, current):
+    """The writes of the shared planner (tm_session_plan.plan_update), in its order. Returns (changed, session)."""
     params = module.params
     session_id = current["TrafficMirrorSessionId"]
-    if params["network_interface_id"] and params["network_interface_id"] != current["NetworkInterfaceId"]:
-        module.fail_json(
-            msg="Session {0} mirrors {1}; network_interface_id={2!r} differs, but a session cannot move to another "
-            "network interface. Delete it and create a new session on {2}.".format(
-                session_id, current["NetworkInterfaceId"], params["network_interface_id"]
-            )
-        )
-    changed = False
-    session = current
-    modification = planned_modification(module, client, current)
-    if modification:
-        response = write(module, client, "modify_traffic_mirror_session", "modifying " + session_id, **modification)
-        session = response["TrafficMirrorSession"] if response else plan.apply_modification(current, modification)
-        changed = True
-
-    tags_changed, tags = reconcile_tags(
-        module, client, session_id, tags_of(current), params["tags"], params["purge_tags"]
-    )
-    # The Modify response may predate the tag calls: report the tags as they now are.
-    session = dict(session, Tags=as_tag_list(tags))
-    return changed or tags_changed, session
+    cannot_move = plan.interface_move_error(params, current)
+    if cannot_move:
+        module.fail_json(msg=cannot_move[0].upper() + cannot_move[1:])
+    whole_packet = params["packet_length"] == plan.WHOLE_PACKET and is_whole_packet(module, client, current)
+    update = plan.plan_update(params, current, whole_packet)
+    session = update["after"]
+    if update["modify"]:
+        response = write(module, client, "modify_traffic_mirror_session", "modifying " + session_id, **update["modify"])
+        if response:  # the session as AWS answers, with the tags as they are once the tag calls are done
+            session = dict(response["TrafficMirrorSession"], Tags=session["Tags"])
+    send_tag_requests(module, client, session_id, update["untag"], update["tag"])
+    return any(update[step] for step in ("modify", "untag", "tag")), session
 
 
 def delete_session(module, client, current):
@@ -352,39 +321,25 @@ def delete_session(module, client, current):
 
 
 def main():
-    argument_spec = dict(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        traffic_mirror_session_id=dict(type="str", aliases=["session_id"]),
-        network_interface_id=dict(type="str"),
-        traffic_mirror_target_id=dict(type="str"),
-        traffic_mirror_filter_id=dict(type="str"),
-        session_number=dict(type="int"),
-        packet_length=dict(type="int"),
-        virtual_network_id=dict(type="int"),
-        description=dict(type="str"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-    )
-    module = start(argument_spec, lambda params: session_parameter_errors(params) + identity_errors(params))
+    argument_spec = dict(STATE_OPTION, **plan.session_options(), **TAG_OPTIONS)
+    argument_spec["traffic_mirror_session_id"]["aliases"] = ["session_id"]
+    module = start(argument_spec, parameter_errors)
 
     client = ec2_client(module)
     current = find_session(module, client)
-    before = session_view(current) if current else {}
-
     if module.params["state"] == "absent":
-        changed = bool(current) and delete_session(module, client, current)
-        after = {}
-        result = {}
+        changed, session = bool(current) and delete_session(module, client, current), None
     elif current is None:
-        session = create_session(module, client)
-        changed, after = True, session_view(session)
-        result = snake_resource(session)
+        changed, session = True, create_session(module, client)
     else:
         changed, session = update_session(module, client, current)
-        after = session_view(session)
-        result = snake_resource(session)
 
-    finish(module, changed, (before, after), traffic_mirror_session=result)
+    finish(
+        module,
+        changed,
+        (session_view(current) if current else {}, session_view(session) if session else {}),
+        traffic_mirror_session=snake_resource(session) if session else {},
+    )
 
 
 if __name__ == "__main__":

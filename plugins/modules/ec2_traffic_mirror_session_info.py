@@ -13,23 +13,8 @@ description:
   - Describes traffic mirror sessions by id and/or by AWS filters, reading every page.
 author:
   - netmirror team (@netmirror)
-options:
-  traffic_mirror_session_ids:
-    description:
-      - Session ids (V(tms-...)) to describe. An id that does not exist fails the task.
-    type: list
-    elements: str
-    default: []
-    aliases: [session_ids]
-  filters:
-    description:
-      - A dict of filters, each a name and a value or list of values, as in
-        U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTrafficMirrorSessions.html),
-        for example C(network-interface-id), C(session-number), C(traffic-mirror-target-id),
-        C(virtual-network-id), C(tag:Name) or C(tag-key).
-    type: dict
-    default: {}
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.info.sessions
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -92,16 +77,7 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_info i
 
 
 def main():
-    run_info_module(
-        ids_option="traffic_mirror_session_ids",
-        alias="session_ids",
-        id_kind="tms",
-        operation="describe_traffic_mirror_sessions",
-        request_ids_key="TrafficMirrorSessionIds",
-        result_key="TrafficMirrorSessions",
-        returned_key="traffic_mirror_sessions",
-        shape=snake_resource,
-    )
+    run_info_module("session", snake_resource)
 
 
 if __name__ == "__main__":

@@ -283,19 +283,14 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import fail_on_errors
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_session_plan import session_options
 
 PAGE_SIZE = 1000
 MAX_CONCURRENCY_RANGE = (1, 32)
 
+# Each item: ec2_traffic_mirror_session's options (one argument spec for both modules), its tags and token.
 SESSION_OPTIONS = dict(
-    traffic_mirror_session_id=dict(type="str"),
-    network_interface_id=dict(type="str"),
-    traffic_mirror_target_id=dict(type="str"),
-    traffic_mirror_filter_id=dict(type="str"),
-    session_number=dict(type="int"),
-    packet_length=dict(type="int"),
-    virtual_network_id=dict(type="int"),
-    description=dict(type="str"),
+    session_options(),
     tags=dict(type="dict"),
     purge_tags=dict(type="bool", default=True),
     client_token=dict(type="str", no_log=False),

@@ -20,20 +20,6 @@ description:
 author:
   - netmirror team (@netmirror)
 options:
-  state:
-    description: V(present) creates the target; V(absent) deletes it.
-    type: str
-    choices: [present, absent]
-    default: present
-  traffic_mirror_target_id:
-    description: The id (V(tmt-...)) of an existing target.
-    type: str
-    aliases: [target_id]
-  name:
-    description:
-      - The target's C(Name) tag, which identifies it when O(traffic_mirror_target_id) is not given,
-        and which is set on a new target.
-    type: str
   network_interface_id:
     description: The network interface (V(eni-...)) of the appliance that receives the copies.
     type: str
@@ -57,6 +43,7 @@ notes:
     O(gateway_load_balancer_endpoint_id) is needed to create a target.
   - Deleting a target that a session still uses fails with a message that lists those sessions.
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.resource.targets
   - netmirror.traffic_mirror.writes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -119,31 +106,27 @@ traffic_mirror_target:
       type: dict
 """
 
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_specifications
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import snake_resource
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_format import tags_of
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import finish
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_module import start
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_id
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_nlb_arn
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_params import check_tags
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import TARGET
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import delete_unused
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import find_by_id_or_name
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import as_tag_list
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import resource_argument_spec
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_resources import run_resource_module
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import desired_tags_with_name
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_tags import reconcile_tags
 
-DESTINATIONS = (
-    ("network_interface_id", "NetworkInterfaceId"),
-    ("network_load_balancer_arn", "NetworkLoadBalancerArn"),
-    ("gateway_load_balancer_endpoint_id", "GatewayLoadBalancerEndpointId"),
-)
+# The options that name a target's destination (snake_dict_to_camel_dict makes them AWS's fields).
+DESTINATIONS = ("network_interface_id", "network_load_balancer_arn", "gateway_load_balancer_endpoint_id")
 
 
 def parameter_errors(params):
@@ -165,9 +148,10 @@ def parameter_errors(params):
 def differences(params, target):
     """What the options ask that AWS cannot modify on an existing target."""
     found = []
-    for option, field in DESTINATIONS:
-        if params[option] and params[option] != target.get(field):
-            found.append("{0}: {1!r} -> {2!r}".format(option, target.get(field), params[option]))
+    current = snake_resource(target)
+    for option in DESTINATIONS:
+        if params[option] and params[option] != current.get(option):
+            found.append("{0}: {1!r} -> {2!r}".format(option, current.get(option), params[option]))
     if params["description"] is not None and params["description"] != (target.get("Description") or ""):
         found.append("description: {0!r} -> {1!r}".format(target.get("Description"), params["description"]))
     return found
@@ -175,16 +159,15 @@ def differences(params, target):
 
 def create_target(module, client):
     params = module.params
-    chosen = [(option, field) for option, field in DESTINATIONS if params[option]]
+    chosen = [option for option in DESTINATIONS if params[option]]
     if len(chosen) != 1:
         module.fail_json(
             msg="Creating a traffic mirror target needs exactly one of network_interface_id, "
             "network_load_balancer_arn, gateway_load_balancer_endpoint_id (got {0}).".format(
-                ", ".join(option for option, _value in chosen) or "none"
+                ", ".join(chosen) or "none"
             )
         )
-    option, field = chosen[0]
-    request = {field: params[option]}
+    request = snake_dict_to_camel_dict({chosen[0]: params[chosen[0]]}, capitalize_first=True)
     if params["description"]:
         request["Description"] = params["description"]
     tags = desired_tags_with_name(params) or ({"Name": params["name"]} if params["name"] else {})
@@ -192,56 +175,50 @@ def create_target(module, client):
         request["TagSpecifications"] = boto3_tag_specifications(tags, types=["traffic-mirror-target"])
     request["ClientToken"] = params["client_token"] or derived_client_token("traffic-mirror-target", request)
     response = write(module, client, "create_traffic_mirror_target", "creating a traffic mirror target", **request)
-    if response is None:
-        planned = {field: params[option], "Description": params["description"], "Tags": as_tag_list(tags)}
-        return planned
+    if response is None:  # check mode: the target as it would be
+        destination = {k: v for k, v in request.items() if k not in ("Description", "TagSpecifications", "ClientToken")}
+        return dict(destination, Description=params["description"], Tags=ansible_dict_to_boto3_tag_list(tags))
     return response["TrafficMirrorTarget"]
 
 
+def refusal(params, target):
+    found = differences(params, target)
+    if not found:
+        return None
+    return "Traffic mirror target {0} differs ({1}), and AWS cannot modify a target.".format(
+        target["TrafficMirrorTargetId"], "; ".join(found)
+    )
+
+
+def update_tags(module, client, target):
+    params = module.params
+    changed, tags = reconcile_tags(
+        module,
+        client,
+        target["TrafficMirrorTargetId"],
+        tags_of(target),
+        desired_tags_with_name(params),
+        params["purge_tags"],
+    )
+    return changed, snake_resource(dict(target, Tags=ansible_dict_to_boto3_tag_list(tags)))
+
+
 def main():
-    argument_spec = dict(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        traffic_mirror_target_id=dict(type="str", aliases=["target_id"]),
-        name=dict(type="str"),
+    argument_spec = resource_argument_spec(
+        TARGET,
         network_interface_id=dict(type="str"),
         network_load_balancer_arn=dict(type="str"),
         gateway_load_balancer_endpoint_id=dict(type="str"),
-        description=dict(type="str"),
-        replace=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
     )
-    module = start(argument_spec, parameter_errors, mutually_exclusive=[[option for option, _field in DESTINATIONS]])
-
-    client = ec2_client(module)
-    current = find_by_id_or_name(module, client, TARGET)
-    before = snake_resource(current) if current else {}
-    params = module.params
-
-    if params["state"] == "absent":
-        changed = bool(current) and delete_unused(module, client, TARGET, current)
-        result = {}
-    elif current is None:
-        changed, result = True, snake_resource(create_target(module, client))
-    else:
-        found = differences(params, current)
-        if found and not params["replace"]:
-            module.fail_json(
-                msg="Traffic mirror target {0} differs ({1}), and AWS cannot modify a target. Set replace=true to "
-                "delete it and create a new one.".format(current["TrafficMirrorTargetId"], "; ".join(found)),
-                traffic_mirror_target=before,
-            )
-        if found:
-            delete_unused(module, client, TARGET, current)
-            changed, result = True, snake_resource(create_target(module, client))
-        else:
-            target_id = current["TrafficMirrorTargetId"]
-            changed, tags = reconcile_tags(
-                module, client, target_id, tags_of(current), desired_tags_with_name(params), params["purge_tags"]
-            )
-            result = snake_resource(dict(current, Tags=as_tag_list(tags)))
-
-    finish(module, changed, (before, result), traffic_mirror_target=result)
+    module = start(argument_spec, parameter_errors, mutually_exclusive=[list(DESTINATIONS)])
+    run_resource_module(
+        module,
+        TARGET,
+        snake_resource,
+        lambda current: refusal(module.params, current),
+        lambda client: snake_resource(create_target(module, client)),
+        lambda client, current: update_tags(module, client, current),
+    )
 
 
 if __name__ == "__main__":

@@ -13,22 +13,8 @@ description:
   - Describes traffic mirror targets by id and/or by AWS filters, reading every page.
 author:
   - netmirror team (@netmirror)
-options:
-  traffic_mirror_target_ids:
-    description:
-      - Target ids (V(tmt-...)) to describe. An id that does not exist fails the task.
-    type: list
-    elements: str
-    default: []
-    aliases: [target_ids]
-  filters:
-    description:
-      - A dict of filters, each a name and a value or list of values, as in
-        U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTrafficMirrorTargets.html),
-        for example C(network-interface-id), C(network-load-balancer-arn), C(description), C(tag:Name).
-    type: dict
-    default: {}
 extends_documentation_fragment:
+  - netmirror.traffic_mirror.info.targets
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -80,16 +66,7 @@ from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_info i
 
 
 def main():
-    run_info_module(
-        ids_option="traffic_mirror_target_ids",
-        alias="target_ids",
-        id_kind="tmt",
-        operation="describe_traffic_mirror_targets",
-        request_ids_key="TrafficMirrorTargetIds",
-        result_key="TrafficMirrorTargets",
-        returned_key="traffic_mirror_targets",
-        shape=snake_resource,
-    )
+    run_info_module("target", snake_resource)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,18 @@ def test_unknown_filter_name_is_invalid(ec2):
     assert code(error) == "InvalidParameterValue"
 
 
+@pytest.mark.parametrize("kind", ["sessions", "targets", "filters"])
+def test_more_than_200_filter_values_in_one_call_is_filter_limit_exceeded(ec2, kind):
+    """As EC2: at most 200 filter values in all, over every filter of the call."""
+    call = getattr(ec2, "describe_traffic_mirror_" + kind)
+    values = [f"x{n}" for n in range(199)]
+    call(Filters=[{"Name": "description", "Values": values}, {"Name": "tag-key", "Values": ["k"]}])
+    too_many = [{"Name": "description", "Values": [*values, "y"]}, {"Name": "tag-key", "Values": ["k"]}]
+    error = error_of(call, Filters=too_many)
+    assert code(error) == "FilterLimitExceeded"
+    assert "200" in str(error)
+
+
 def test_target_filters(ec2, full_net):
     net = full_net
     eni = ec2.create_traffic_mirror_target(NetworkInterfaceId=net["eni_ids"][0], Description="to eni")[

@@ -55,6 +55,31 @@ def many_enis(aws, count):
 # --- converge and re-run ---------------------------------------------------------------------
 
 
+def test_a_scope_of_more_interfaces_than_one_describe_may_name_is_read_in_calls_of_200_values(aws):
+    """EC2 refuses more than 200 filter values in one call (FilterLimitExceeded; the endpoint does too): the audit's
+    one network-interface-id value per interface is split across calls, and each session is reported once."""
+    enis = many_enis(aws, 437) + list(aws.enis)
+    config = [item(aws, eni, 1) for eni in aws.enis]
+    for desired in config:
+        aws.ec2.create_traffic_mirror_session(**plan_request(desired))
+    aws.endpoint.clear_requests()
+
+    result = run(aws, state="gathered", scope_filters={"network-interface-id": enis, "session-number": ["1"]})
+
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(s["network_interface_id"] for s in result["gathered"]) == sorted(aws.enis)
+    assert aws.actions() == [DESCRIBE] * math.ceil(len(enis) / 199)
+
+
+def plan_request(desired):
+    return dict(
+        NetworkInterfaceId=desired["network_interface_id"],
+        SessionNumber=desired["session_number"],
+        TrafficMirrorTargetId=desired["traffic_mirror_target_id"],
+        TrafficMirrorFilterId=desired["traffic_mirror_filter_id"],
+    )
+
+
 def test_converging_1000_new_sessions_sends_1000_creates_and_a_rerun_no_write(aws):
     target = nlb_target(aws)
     enis = many_enis(aws, 334)

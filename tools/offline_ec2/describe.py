@@ -23,6 +23,18 @@ from .validation import check_max_results
 
 Getter = Callable[[Any], Any]
 
+# EC2 answers a Describe call whose filters carry more values than this, in all, with FilterLimitExceeded (the
+# error code is in EC2's error table; the number and the message are what EC2 answers, see docs/modules.md).
+MAX_FILTER_VALUES_PER_CALL = 200
+
+
+def check_filter_value_count(filters: dict[str, list[str]]) -> None:
+    if sum(len(values) for values in filters.values()) > MAX_FILTER_VALUES_PER_CALL:
+        raise EC2Error(
+            "FilterLimitExceeded",
+            f"The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES_PER_CALL}",
+        )
+
 
 def _pattern(value: str) -> re.Pattern[str]:
     escaped = re.escape(str(value)).replace(r"\*", ".*").replace(r"\?", ".")
@@ -108,6 +120,7 @@ def describe(
     """
     page_size = check_max_results(max_results)
     check_filter_names(filters, getters)
+    check_filter_value_count(filters)
     after = decode_token(next_token)
     requested = list(dict.fromkeys(requested_ids or []))
     for resource_id in requested:
