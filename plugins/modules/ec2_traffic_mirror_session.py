@@ -193,7 +193,6 @@ traffic_mirror_session:
 
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils import tm_session_plan as plan
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import GONE
-from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token  # noqa: F401
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import describe_once
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import ec2_client
 from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import write

@@ -12,6 +12,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 from botocore.stub import ANY
 from botocore.stub import Stubber
 
+from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_api import derived_client_token
 from ansible_collections.netmirror.traffic_mirror.plugins.modules import ec2_traffic_mirror_session as module
 from helpers.module_runner import run_module
 
@@ -121,7 +122,7 @@ def test_create_sends_tag_specifications_and_a_derived_token(stub):
 
 
 def test_derived_token_is_stable_and_follows_the_desired_session():
-    token = module.derived_client_token
+    token = derived_client_token
     a = token("traffic-mirror-session", {"SessionNumber": 1, "NetworkInterfaceId": ENI})
     assert a == token("traffic-mirror-session", {"NetworkInterfaceId": ENI, "SessionNumber": 1})
     assert a != token("traffic-mirror-session", {"NetworkInterfaceId": ENI, "SessionNumber": 2})
