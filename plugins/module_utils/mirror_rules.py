@@ -100,7 +100,17 @@ def _port_range_contains(port_range, port):
 class FilterRule(object):
     """One validated filter rule. Immutable by convention; compares by value."""
 
-    __slots__ = ("direction",) + RULE_FIELDS
+    __slots__ = (
+        "direction",
+        "rule_number",
+        "rule_action",
+        "protocol",
+        "source_cidr_block",
+        "destination_cidr_block",
+        "source_port_range",
+        "destination_port_range",
+        "description",
+    )
 
     def __init__(
         self,
