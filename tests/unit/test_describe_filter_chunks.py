@@ -18,14 +18,20 @@ def test_filters_within_the_limit_are_one_call_unchanged():
     others=st.lists(st.integers(min_value=1, max_value=60), max_size=3),
 )
 def test_every_call_carries_at_most_200_values_and_together_they_carry_each_value_once(widest, others):
-    filters = [{"Name": "tag:n{0}".format(n), "Values": ["v"] * count} for n, count in enumerate(others)]
+    filters = [
+        {"Name": "tag:n{0}".format(n), "Values": ["v{0}".format(v) for v in range(count)]}
+        for n, count in enumerate(others)
+    ]
     filters.append({"Name": "network-interface-id", "Values": ["eni-{0}".format(n) for n in range(widest)]})
     chunks = filter_chunks(filters)
     assert all(sum(len(f["Values"]) for f in chunk) <= MAX_FILTER_VALUES_PER_CALL for chunk in chunks)
-    split = [value for chunk in chunks for f in chunk if f["Name"] == "network-interface-id" for value in f["Values"]]
-    assert split == filters[-1]["Values"]
-    for chunk in chunks:  # the other filters go whole into every call (they are AND-ed)
-        assert [f for f in chunk if f["Name"] != "network-interface-id"] == filters[:-1]
+    assert all([f["Name"] for f in chunk] == [f["Name"] for f in filters] for chunk in chunks)
+    # One filter (the one with the most values) is split; the others go whole into every call (they are AND-ed).
+    split = [n for n in range(len(filters)) if any(chunk[n] != filters[n] for chunk in chunks)]
+    assert len(split) <= 1 and (len(chunks) == 1) == (split == [])
+    for n in split:
+        assert len(filters[n]["Values"]) == max(len(f["Values"]) for f in filters)
+        assert [value for chunk in chunks for value in chunk[n]["Values"]] == filters[n]["Values"]
 
 
 def test_other_filters_that_alone_reach_the_limit_are_refused_with_the_reason():
