@@ -22,6 +22,8 @@ OPERATIONS = {
     "delete": "delete_traffic_mirror_session",
 }
 ACTION_ORDER = {"delete": 0, "modify": 1, "tags": 2, "create": 3}
+# A session's tag calls in the order tm_session_plan.plan_update gives them (and ec2_traffic_mirror_session sends).
+TAG_OPERATION_ORDER = {"delete_tags": 0, "create_tags": 1}
 
 
 def slot(network_interface_id, session_number):
@@ -227,7 +229,7 @@ def change_order(change):
         ACTION_ORDER[change["action"]],
         change["network_interface_id"] or "",
         change["session_number"] or 0,
-        change["operation"],
+        TAG_OPERATION_ORDER.get(change["operation"], 0),
     )
 
 

@@ -174,3 +174,29 @@ def test_both_not_found_spellings_mean_missing(stub):
     for _attempt in range(2):
         result = run_module(module.main, dict(CONNECTION, traffic_mirror_session_id=SESSION, state="absent"))
         assert result["changed"] is False and not result.get("failed")
+
+
+@pytest.mark.parametrize(
+    "desired",
+    [
+        dict(traffic_mirror_filter_id="tmf-0fedcba9876543210", packet_length=0, tags={"team": "secops"}),
+        dict(description="", virtual_network_id=7, tags={"Name": "web", "team": "secops"}, purge_tags=False),
+        dict(packet_length=256, description="web tier", traffic_mirror_target_id="tmt-0fedcba9876543210"),
+    ],
+)
+def test_the_session_module_sends_exactly_the_writes_the_set_module_plans(stub, desired):
+    """One planner: for the same session and the same desired options, ec2_traffic_mirror_session sends, in order,
+    the requests ec2_traffic_mirror_sessions plans (state=merged)."""
+    from ansible_collections.netmirror.traffic_mirror.plugins.module_utils.tm_session_set import plan_set
+
+    current = aws_session()
+    item = dict(network_interface_id=ENI, session_number=1, **desired)
+    planned = plan_set([item], [current], "merged")["changes"]
+    assert planned, "the case must plan writes"
+    describe_by_slot(stub, [current])
+    for change in planned:
+        response = {"TrafficMirrorSession": current} if change["operation"] == "modify_traffic_mirror_session" else {}
+        stub.add_response(change["operation"], response, change["request"])
+    result = run(**desired)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
