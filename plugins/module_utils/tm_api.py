@@ -101,14 +101,11 @@ class TrafficMirrorErrorHandler(AWSErrorHandler):
 
 
 def error_code(exception):
+    """The AWS error code of `exception`, or None. Ours: amazon.aws's is_boto3_error_code only matches codes, and
+    the messages (ADVICE, NOT_FOUND_CODES) and the set module's failures need the code itself."""
     if isinstance(exception, botocore.exceptions.ClientError):
         return exception.response.get("Error", {}).get("Code")
     return None
-
-
-def is_not_found(exception, kind):
-    """Whether `exception` is one of the NotFound answers for `kind` (amazon.aws's is_boto3_error_code)."""
-    return isinstance(exception, is_boto3_error_code(list(NOT_FOUND_CODES[kind]), e=exception))
 
 
 def iam_action(operation):

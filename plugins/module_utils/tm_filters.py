@@ -119,7 +119,9 @@ def view(filter_id, description, services, rules, tags):
 
 
 def filter_view(aws_filter):
-    """An AWS TrafficMirrorFilter as the modules return it."""
+    """An AWS TrafficMirrorFilter as the modules return it. Not boto3_resource_to_ansible_dict: that would return
+    AWS's rule shape (rule ids, traffic_direction, FromPort...), and the rules are returned in the module's own
+    shape so that they can be fed back to the filter module and to the agent unchanged."""
     rules = {d: sorted_rules(aws_filter.get(d.capitalize() + "FilterRules")) for d in ("ingress", "egress")}
     return view(
         aws_filter.get("TrafficMirrorFilterId"),
