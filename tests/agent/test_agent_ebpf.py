@@ -93,22 +93,34 @@ def test_reapply_with_nothing_changed_loads_no_program_and_touches_no_filter(lab
     assert kernel_snapshot(lab, "src") == applied  # the same filters, with the same program ids
 
 
-def send_numbered(lab, count, rate, stop_at=None):
-    """UDP from peer to src:PORT, each payload a sequence number; returns how many were sent."""
+def send_numbered(lab, count, rate, busy=None, tail=300, seconds=120):
+    """UDP from peer to src:PORT, each payload a sequence number; returns how many were sent. ``count`` at
+    ``rate``; then, while ``busy()`` is still true (a program swapper on a slow machine: a TCG guest takes
+    seconds per apply), 100 a second for at most ``seconds``; then ``tail`` more, so that what ``busy`` stands
+    for ends inside the traffic. At most count + 100 * seconds + tail datagrams."""
     with in_netns(lab.ns("peer")):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sent = 0
-    start = time.monotonic()
     try:
-        while sent < count:
-            sock.sendto(b"seq" + struct.pack("!I", sent) + b"." * 32, (SRC, PORT))
-            sent += 1
-            ahead = sent / rate - (time.monotonic() - start)
-            if ahead > 0:
-                time.sleep(ahead)
+        sent = send_paced(sock, 0, count, rate)
+        deadline = time.monotonic() + seconds
+        while busy is not None and busy() and time.monotonic() < deadline:
+            sent = send_paced(sock, sent, 10, 100)
+        if busy is not None:
+            sent = send_paced(sock, sent, tail, rate)
     finally:
         sock.close()
     return sent
+
+
+def send_paced(sock, first, count, rate):
+    """Datagrams numbered first .. first + count - 1 at ``rate`` a second; returns the next number."""
+    start = time.monotonic()
+    for number in range(first, first + count):
+        sock.sendto(b"seq" + struct.pack("!I", number) + b"." * 32, (SRC, PORT))
+        ahead = (number - first + 1) / rate - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+    return first + count
 
 
 def copied_sequence_numbers(frames):
@@ -140,7 +152,7 @@ def test_a_program_replaced_under_traffic_neither_doubles_nor_drops_copies(lab, 
     swapper = threading.Thread(target=replace_repeatedly)
     try:
         swapper.start()
-        sent = send_numbered(lab, 6000, rate=3000)
+        sent = send_numbered(lab, 6000, rate=3000, busy=swapper.is_alive)
         swapper.join()
         (frames,) = drain_all([collector], quiet=0.3)
     finally:

@@ -72,7 +72,8 @@ def lab(datapath):
         lab.close()
 
 
-def wait_for(predicate, timeout=10.0, what="condition"):
+def wait_for(predicate, timeout=60.0, what="condition"):
+    # a bound, not a timing check: a TCG guest of the kernel matrix takes seconds per agent start and apply
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:

@@ -175,6 +175,14 @@ def print_table(rows):
         print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)))
 
 
+def step_times(rows, total_s):
+    """One line with each step's wall time: the images build side by side and the guests test side by side,
+    so a step takes as long as its slowest VM."""
+    slowest = {step: max(row.get(step, 0) for row in rows) for step in ("build_s", "boot_s", "tests_s", "role_s")}
+    line = "steps: build {build_s:.0f} s, boot {boot_s:.0f} s, tests in the guests {tests_s:.0f} s, role {role_s:.0f} s"
+    return line.format(**slowest) + "; {0:.0f} s in all".format(total_s)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--distros", default=",".join(vmlab.RELEASES))
@@ -222,12 +230,15 @@ def main(argv=None):
     for row in rows:
         row["role"] = outcomes[row["distro"]]
         row["role_s"] = round(time.monotonic() - role_started, 1)
+    for row in rows:
+        row["matrix_s"] = round(time.monotonic() - started, 1)
     MATRIX.parent.mkdir(parents=True, exist_ok=True)
     MATRIX.write_text(json.dumps(rows, indent=2) + "\n")
     print_table(rows)
     for row in rows:
         for failure in row["failures"]:
             print("{0}: FAILED {1}".format(row["distro"], failure))
+    print(step_times(rows, time.monotonic() - started))
     print("matrix in {0} ({1:.0f} s in all)".format(MATRIX, time.monotonic() - started))
     return 1 if any(row["failed"] or row["role"] != "converged" for row in rows) else 0
 

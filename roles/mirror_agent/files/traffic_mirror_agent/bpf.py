@@ -114,7 +114,8 @@ def load_code(code, name):
     if exc.errno == errno.EPERM:
         raise BpfError(
             exc.errno,
-            "loading an eBPF program is not permitted (needs CAP_BPF/CAP_SYS_ADMIN and the bpf() system call)",
+            "loading an eBPF program is not permitted (needs CAP_BPF/CAP_SYS_ADMIN and the bpf() system call%s)"
+            % syscalls.memlock_hint(),
         ) from None
     # again with the verifier's log, which says why
     again, detail = attempt(1 << 22)

@@ -7,6 +7,7 @@ import errno
 import fcntl
 import os
 import platform
+import resource
 import socket
 import struct
 import sys
@@ -40,13 +41,44 @@ def _syscall_number():
     return number
 
 
+MEMLOCK = {"lifted": False}
+
+
+def lift_memlock_limit():
+    """Kernels before 5.11 charge eBPF programs and maps to RLIMIT_MEMLOCK and refuse them with EPERM past
+    it (a systemd service on Debian 11 gets 64 KiB); later kernels charge the memory cgroup instead. So raise
+    the soft limit as far as this process may, as libbpf does. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    for wanted in ((resource.RLIM_INFINITY, resource.RLIM_INFINITY), (hard, hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_MEMLOCK, wanted)
+            return wanted[0]
+        except (ValueError, OSError):  # raising the hard limit needs CAP_SYS_RESOURCE
+            continue
+    return soft
+
+
+def memlock_hint():
+    """What to add to an EPERM from bpf(): the locked-memory limit when it is finite."""
+    soft = resource.getrlimit(resource.RLIMIT_MEMLOCK)[0]
+    if soft == resource.RLIM_INFINITY:
+        return ""
+    return (
+        "; or the locked-memory limit is too low: RLIMIT_MEMLOCK is %d KiB, which kernels before 5.11 charge"
+        " eBPF memory to (LimitMEMLOCK=infinity in a systemd unit, ulimit -l unlimited in a shell)" % (soft // 1024)
+    )
+
+
 def bpf(cmd, attr):
     """bpf(cmd, attr, sizeof attr); ``attr`` a bytearray the kernel may write back into. Returns the result."""
+    if not MEMLOCK["lifted"]:
+        lift_memlock_limit()
+        MEMLOCK["lifted"] = True
     buf = ctypes.create_string_buffer(bytes(attr), len(attr))
     result = _libc().syscall(ctypes.c_long(_syscall_number()), ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr)))
     if result < 0:
         err = ctypes.get_errno()
-        raise BpfError(err, os.strerror(err))
+        raise BpfError(err, os.strerror(err) + (memlock_hint() if err == errno.EPERM else ""))
     attr[:] = buf.raw[: len(attr)]
     return result
 
