@@ -1,7 +1,9 @@
 """Reading the host: commands, their JSON, links, routes, offloads, the agent's
 nftables table and tc filters. Nothing here changes the kernel."""
 
+import hashlib
 import json
+import re
 import subprocess
 
 from . import maps
@@ -174,6 +176,139 @@ def read_table():
     return {"chains": chains, "rules": rules}
 
 
+# The nftables part of the comparison is by behaviour: the netlink bytecode the kernel holds for the
+# agent's table (``nft --debug=netlink list table``) against the bytecode nft makes of the config's
+# ruleset (``nft -c --debug=netlink -f``: check mode compiles and prints what it would send, and commits
+# nothing). Both are nft's own translation of rules into the kernel's expressions (payload loads, compares,
+# set lookups, the ``dup`` device's ifindex, verdicts), so any change to a rule's match, verdict or copy
+# target, to the rules' order, or to a set's elements shows, however nft would print it back as text.
+_BYTECODE_RULE = re.compile(r"^%s %s (\S+)(?: \d+)*\s*$" % (FAMILY, TABLE))
+_BYTECODE_LIST_SET = re.compile(r"^%s %s @(\S+)\s*$" % (FAMILY, TABLE))
+_BYTECODE_CHECK_SET = re.compile(r"^(\S+) %s \S.*$" % TABLE)
+_ANONYMOUS = re.compile(r"^__(set|map)(%d|\d+)$")
+_COUNTER = re.compile(r"^\[ counter pkts \d+ bytes \d+ \]$")
+_SET_REFERENCE = re.compile(r"\bset (\S+)")
+_TEXT_CHAIN = re.compile(r"^\s*chain (\S+) \{\s*$")
+_TEXT_HOOK = re.compile(r"^\s*type (\S+) hook (\S+) device \"?([^\";]+)\"? priority (\S+); policy (\S+);")
+
+
+def _comment_of(userdata):
+    """The rule comment in nft's printed userdata (``{ \\x00\\x06hello\\x00 }``: type, length, value)."""
+    text = userdata.split("{", 1)[1].rsplit("}", 1)[0].strip()
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("latin-1"))
+    index = 0
+    while index + 2 <= len(raw):
+        kind, length = raw[index], raw[index + 1]
+        value = raw[index + 2 : index + 2 + length]
+        if kind == 0:  # NFTNL_UDATA_RULE_COMMENT
+            return value.rstrip(b"\0").decode("utf-8", "replace")
+        index += 2 + length
+    return None
+
+
+def parse_bytecode(text):
+    """``nft --debug=netlink`` output (a listing's or a check's) as {"sets": {name: [elements]}, "chains":
+    {chain: [(comment, (expression, ...))]}}: counter values dropped, anonymous sets (verdict maps) written
+    out as their elements, so both forms compare equal when the kernel holds what the config says."""
+    sets, chains, anonymous, pending = {}, {}, {}, []
+    block = None  # ("set", name, elements) or ("rule", chain, comment, lines)
+
+    def close():
+        if block is None:
+            return
+        if block[0] == "set":
+            name, elements = block[1], block[2]
+            if _ANONYMOUS.match(name):
+                if elements:
+                    if "%d" in name:
+                        pending.append(sorted(elements))
+                    else:
+                        anonymous[name] = sorted(elements)
+            else:
+                sets.setdefault(name, []).extend(elements)
+        else:
+            chains.setdefault(block[1], []).append((block[2], tuple(block[3])))
+
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            if line.startswith("table ") or line.startswith("}"):
+                close()
+                block = None
+                if line.startswith("table "):
+                    break  # the text listing that follows the bytecode: its hooks below
+                continue
+            close()
+            found = _BYTECODE_LIST_SET.match(line)
+            if found:
+                block = ("set", found.group(1), [])
+                continue
+            found = _BYTECODE_RULE.match(line)
+            if found and not found.group(1).startswith("("):
+                block = ("rule", found.group(1), None, [])
+                continue
+            found = _BYTECODE_CHECK_SET.match(line)
+            block = ("set", found.group(1), []) if found and found.group(1) != FAMILY else None
+            continue
+        if block is None:
+            continue
+        stripped = line.strip()
+        if block[0] == "set":
+            block[2].extend(" ".join(part.split()) for part in stripped.split("element ") if part.strip())
+        elif stripped.startswith("userdata = "):
+            block = (block[0], block[1], _comment_of(stripped), block[3])
+        else:
+            if _COUNTER.match(stripped):
+                stripped = "[ counter ]"
+            if stripped.startswith("[ lookup "):
+                stripped = stripped.replace(" 0x0 ]", " ]")
+                for name in _SET_REFERENCE.findall(stripped):
+                    if _ANONYMOUS.match(name):
+                        elements = anonymous.get(name) if "%d" not in name else (pending.pop(0) if pending else None)
+                        stripped = stripped.replace("set %s" % name, "set {%s}" % ", ".join(elements or []), 1)
+            block[3].append(stripped)
+    close()
+    hooks, chain = {}, None
+    for line in text.splitlines():
+        found = _TEXT_CHAIN.match(line)
+        if found:
+            chain = found.group(1)
+            continue
+        found = _TEXT_HOOK.match(line)
+        if found and chain:
+            kind, hook, device, priority, policy = found.groups()
+            hooks[chain] = (kind, hook, device, "0" if priority == "filter" else priority, policy)
+    return {"sets": {name: sorted(elements) for name, elements in sets.items()}, "chains": chains, "hooks": hooks}
+
+
+def table_bytecode():
+    """The agent's table as the kernel holds it (parse_bytecode()), or None when there is none."""
+    proc = run(["nft", "--debug=netlink", "list", "table", FAMILY, TABLE], check=False)
+    if proc.returncode != 0:
+        if "No such file or directory" in proc.stderr:
+            return None
+        raise AgentError("nft list table failed: %s" % proc.stderr.strip())
+    return parse_bytecode(proc.stdout)
+
+
+_expected = {}
+
+
+def expected_bytecode(script, devices):
+    """(parse_bytecode() of what nft makes of ``script``, None) or (None, why it cannot say). ``devices``:
+    (name, ifindex) of the devices the rules copy to (a ``dup`` holds the ifindex): with the script, the
+    cache key; a service compiles its unchanged config once, not at every poll."""
+    key = (hashlib.sha256(script.encode("utf-8")).hexdigest(), tuple(sorted(devices)))
+    if key not in _expected:
+        proc = run(["nft", "-c", "--debug=netlink", "-f", "-"], check=False, input_text=script)
+        if proc.returncode != 0:
+            return None, (proc.stderr.strip().splitlines() or ["nft -c failed"])[0]
+        _expected.clear()
+        _expected[key] = parse_bytecode(proc.stdout)
+    return _expected[key], None
+
+
 def bpf_filters(device, direction):
     """[(pref, handle, program name, program id, tag)] of the cls_bpf filters on a device's ingress/egress."""
     return _bpf_entries(run_json(["tc", "-j", "filter", "show", "dev", device, direction], check=False) or [])
@@ -226,9 +361,15 @@ def _bpf_entries(data):
 def truncation_of(device, filters=None):
     """Program name of the agent's bpf filter on the device's egress, or None; ``filters``: the
     device's egress bpf_filters() when already read."""
-    for _pref, _handle, name, _id, _tag in bpf_filters(device, "egress") if filters is None else filters:
+    found = truncation_info(device, filters)
+    return found[0] if found else None
+
+
+def truncation_info(device, filters=None):
+    """(name, tag, program id) of the bpf filter on the device's egress, or None."""
+    for _pref, _handle, name, prog_id, tag in bpf_filters(device, "egress") if filters is None else filters:
         if name:
-            return name
+            return (name, tag or (prog_id and maps.program_tag(prog_id)), prog_id)
     return None
 
 
@@ -251,6 +392,6 @@ def snapshot():
         "table": read_table(),
         "links": all_links,
         "ours": ours,
-        "truncation": {name: truncation_of(name, egress[(name, "egress")]) for name in ours},
+        "truncation": {name: truncation_info(name, egress[(name, "egress")]) for name in ours},
         "ipv6_disabled": {name: ipv6_disabled(name) for name in ours},
     }

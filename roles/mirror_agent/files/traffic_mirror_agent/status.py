@@ -32,6 +32,7 @@ def report(config):
     plan = build_plan(effective, host.host_mtus(config, strict=False), datapath.resolve(effective))
     refs = dict(plan.refs)
     refs.update(compiler.plan_refs(plan))
+    kernel_snapshot.expect(snapshot, plan)
     problems = diff.compare(plan, snapshot)
     for session in config.sessions:
         if session.network_interface not in present:
@@ -125,7 +126,7 @@ def ebpf_counters(plan, snapshot, excluded):
     """comment -> (packets, frame bytes) of the attached eBPF programs; adds their exclusions to ``excluded``."""
     result = {}
     for interface in plan.interfaces_on("ebpf"):
-        for direction, (_name, prog_id) in sorted(snapshot["programs"].get(interface, {}).items()):
+        for direction, (_name, prog_id, _tag) in sorted(snapshot["programs"].get(interface, {}).items()):
             slots = compiler.program_for(plan, interface, direction).slots
             for comment, (packets, frame_bytes) in zip(slots, ebpf_path.counters(interface, direction, prog_id)):
                 if comment.startswith("tma|x|"):
