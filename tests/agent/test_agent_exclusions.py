@@ -25,7 +25,6 @@ import socket
 import time
 
 import pytest
-import test_agent_integration
 from netlab import Capture
 from netlab import drain_all
 from netlab import in_netns
@@ -47,8 +46,6 @@ from test_agent_integration import SRC6
 from test_agent_integration import rule
 
 pytestmark = pytest.mark.netns
-lab = test_agent_integration.lab  # the fixtures: test_agent_integration's three-namespace lab, its agent
-agent = test_agent_integration.agent
 
 VNI = 1201
 COUNT = 3

@@ -20,7 +20,6 @@ import struct
 import time
 
 import pytest
-import test_agent_integration
 from netlab import Capture
 from netlab import drain_all
 from netlab import l4_segment
@@ -32,8 +31,6 @@ from test_agent_integration import COLLECTOR
 from test_agent_integration import rule
 
 pytestmark = pytest.mark.netns
-lab = test_agent_integration.lab  # the fixtures: test_agent_integration's three-namespace lab, its agent
-agent = test_agent_integration.agent
 
 VNI = 901
 SRC6 = ipaddress.ip_address("2001:db8::1")
