@@ -423,6 +423,29 @@ def parse_vxlan(data, port=4789):
     return (vni_field >> 8, udp[16:], sport, total, more)
 
 
+def udp_copies(lab, payload, port, count):
+    """Send ``count`` UDP datagrams of ``payload`` from the peer to src:``port``; (VNI, inner frame) of each
+    copy of them the collector got."""
+    collector = Capture(lab, "col", "eth0")
+    try:
+        with in_netns(lab.ns("peer")):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _copy in range(count):
+                sock.sendto(payload, (SRC, port))
+        finally:
+            sock.close()
+        (frames,) = drain_all([collector], quiet=0.2)
+    finally:
+        collector.close()
+    found = []
+    for _pkt_type, data in frames:
+        parsed = parse_vxlan(data)
+        if parsed and parsed[1] and payload[:10] in parsed[1]:
+            found.append(parsed[:2])
+    return found
+
+
 def nft_without_egress_hook(directory):
     """A PATH directory whose ``nft`` refuses every ruleset with a netdev egress hook (as on Linux < 5.16)
     and passes everything else to the real nft; returns the PATH to use."""

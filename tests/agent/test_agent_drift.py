@@ -21,21 +21,18 @@ Lab: netlab.topology(), the agent mirroring src eth0 (ingress UDP, 128-byte copi
 import json
 import os
 import signal
-import socket
+import sys
 import time
 
 import pytest
 from netlab import Agent
-from netlab import Capture
 from netlab import Lab
-from netlab import drain_all
-from netlab import in_netns
-from netlab import parse_vxlan
 from netlab import topology
+from netlab import udp_copies
 from test_agent_integration import COLLECTOR
 from test_agent_integration import PEER
-from test_agent_integration import SRC
 from test_agent_integration import rule
+from test_agent_service import wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -105,37 +102,9 @@ def service(datapath, tmp_path_factory):
         lab.close()
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out after %.1f s waiting for %s (last: %r)" % (timeout, what, last))
-
-
 def copies(lab, count=5):
     """UDP from the peer to src:PORT; the lengths of the copies with the session's VNI at the collector."""
-    collector = Capture(lab, "col", "eth0")
-    try:
-        with in_netns(lab.ns("peer")):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            for _packet in range(count):
-                sock.sendto(b"drift-test" + b"." * 300, (SRC, PORT))
-        finally:
-            sock.close()
-        (frames,) = drain_all([collector], quiet=0.2)
-    finally:
-        collector.close()
-    found = []
-    for _pkt_type, data in frames:
-        parsed = parse_vxlan(data)
-        if parsed and parsed[0] == VNI and b"drift-test" in parsed[1]:
-            found.append(len(parsed[1]))
-    return found
+    return [len(inner) for vni, inner in udp_copies(lab, b"drift-test" + b"." * 300, PORT, count) if vni == VNI]
 
 
 def device(agent):
@@ -252,21 +221,15 @@ ebpf_path.attach(ebpf_path.load("eth0", direction, name, compiled))
 def swap_program(lab, agent, ingress_rules, never=()):
     """Compile the program of a config with ``ingress_rules`` and swap it in under the name of the
     config's program on eth0's ingress."""
-    (name,) = [p for p in agent_program_names(lab)]
+    (name,) = agent_program_names(lab)
     data = agent.with_datapath({"datapath": "ebpf", "sessions": [session(ingress_rules)]})
-    lab.run(
-        "src",
-        "env",
-        "PYTHONPATH=%s" % agent.env()["PYTHONPATH"],
-        os.sys.executable,
-        "-c",
-        SWAP_IN,
-        json.dumps(data),
-        "ingress",
-        name,
-        *never,
-    )
+    agent_python(lab, agent, SWAP_IN, json.dumps(data), "ingress", name, *never)
     assert agent_program_names(lab) == [name]  # the same name: only the tag can tell
+
+
+def agent_python(lab, agent, script, *args):
+    """Run a Python ``script`` with the agent's package on src (it changes the kernel as a stranger would)."""
+    lab.run("src", "env", "PYTHONPATH=%s" % agent.env()["PYTHONPATH"], sys.executable, "-c", script, *args)
 
 
 def agent_program_names(lab):
@@ -327,17 +290,7 @@ with pin as path:
 
 def other_truncation(lab, agent):
     """The truncation program of another length (600 bytes), under the name of the config's (128)."""
-    lab.run(
-        "src",
-        "env",
-        "PYTHONPATH=%s" % agent.env()["PYTHONPATH"],
-        os.sys.executable,
-        "-c",
-        TRUNCATION_SWAP,
-        device(agent),
-        "600",
-        str(LENGTH),
-    )
+    agent_python(lab, agent, TRUNCATION_SWAP, device(agent), "600", str(LENGTH))
 
 
 def change_vni(lab, agent):

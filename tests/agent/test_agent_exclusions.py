@@ -43,6 +43,7 @@ from test_agent_integration import PACKET_OUTGOING
 from test_agent_integration import PEER
 from test_agent_integration import SRC
 from test_agent_integration import SRC6
+from test_agent_integration import one_session
 from test_agent_integration import rule
 
 pytestmark = pytest.mark.netns
@@ -74,20 +75,11 @@ TARGET_PORT = 4789  # the agent's own copies: VXLAN to the target
 
 
 def config(amazon_dns):
-    session = {
-        "name": "everything",
-        "network_interface": "eth0",
-        "session_number": 1,
-        "virtual_network_id": VNI,
-        "target": {"address": COLLECTOR},
-        "filter": {
-            "ingress_rules": [rule(10), rule(20, **ANY6)],
-            "egress_rules": [rule(10), rule(20, **ANY6)],
-        },
-    }
-    if amazon_dns:
-        session["filter"]["network_services"] = ["amazon-dns"]
-    return {"sessions": [session]}
+    everything = [rule(10), rule(20, **ANY6)]
+    services = ["amazon-dns"] if amazon_dns else []
+    return one_session(
+        "everything", VNI, {"ingress_rules": everything, "egress_rules": everything, "network_services": services}
+    )
 
 
 def marker(case, direction):

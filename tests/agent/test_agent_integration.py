@@ -52,6 +52,20 @@ def rule(number, action="accept", **fields):
     return data
 
 
+def one_session(name, vni, filter_, **fields):
+    """A config of one session on eth0, number 1, copying to the collector; ``fields`` added to it."""
+    session = {
+        "name": name,
+        "network_interface": "eth0",
+        "session_number": 1,
+        "virtual_network_id": vni,
+        "target": {"address": COLLECTOR},
+        "filter": filter_,
+    }
+    session.update(fields)
+    return {"sessions": [session]}
+
+
 def strip(text):
     """An nft listing without the counter values."""
     return "\n".join(line for line in text.splitlines() if "counter packets" not in line)

@@ -27,7 +27,7 @@ from netlab import mac_of
 from netlab import parse_vxlan
 from netlab import raw_socket
 from test_agent_integration import ANY6
-from test_agent_integration import COLLECTOR
+from test_agent_integration import one_session
 from test_agent_integration import rule
 
 pytestmark = pytest.mark.netns
@@ -44,17 +44,8 @@ CASES = {
 
 
 def config(packet_length):
-    session = {
-        "name": "t",
-        "network_interface": "eth0",
-        "session_number": 1,
-        "virtual_network_id": VNI,
-        "target": {"address": COLLECTOR},
-        "filter": {"egress_rules": [rule(10, **ANY6)]},
-    }
-    if packet_length:
-        session["packet_length"] = packet_length
-    return {"sessions": [session]}
+    fields = {"packet_length": packet_length} if packet_length else {}
+    return one_session("t", VNI, {"egress_rules": [rule(10, **ANY6)]}, **fields)
 
 
 def destination_options(length):

@@ -149,14 +149,22 @@ def check_host(config, present_links=None):
     return mtus
 
 
-def read_table():
-    """The agent's nft table as {"chains": {name: [rule dict]}, "rules": [...] } or None."""
-    proc = run(["nft", "-j", "list", "table", FAMILY, TABLE], check=False)
+def _list_table(option):
+    """``nft <option> list table`` of the agent's table: its output, or None when there is no table."""
+    proc = run(["nft", option, "list", "table", FAMILY, TABLE], check=False)
     if proc.returncode != 0:
         if "No such file or directory" in proc.stderr:
             return None
         raise AgentError("nft list table failed: %s" % proc.stderr.strip())
-    data = json.loads(proc.stdout)
+    return proc.stdout
+
+
+def read_table():
+    """The agent's nft table as {"chains": {name: [rule dict]}, "rules": [...] } or None."""
+    listed = _list_table("-j")
+    if listed is None:
+        return None
+    data = json.loads(listed)
     chains = {}
     rules = []
     for item in data.get("nftables", []):
@@ -284,12 +292,8 @@ def parse_bytecode(text):
 
 def table_bytecode():
     """The agent's table as the kernel holds it (parse_bytecode()), or None when there is none."""
-    proc = run(["nft", "--debug=netlink", "list", "table", FAMILY, TABLE], check=False)
-    if proc.returncode != 0:
-        if "No such file or directory" in proc.stderr:
-            return None
-        raise AgentError("nft list table failed: %s" % proc.stderr.strip())
-    return parse_bytecode(proc.stdout)
+    listed = _list_table("--debug=netlink")
+    return None if listed is None else parse_bytecode(listed)
 
 
 _expected = {}
