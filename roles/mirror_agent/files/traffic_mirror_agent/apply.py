@@ -195,7 +195,7 @@ def _replace_table(plan, snapshot, devices_changed):
     table = snapshot["table"]
     if devices_changed and plan.chains and table is not None:
         snapshot = dict(snapshot, links=host.links())
-        kernel_snapshot.expect(snapshot, plan)
+        kernel_snapshot.expect(snapshot, plan, store=True)
     if plan.chains:
         if table is None or diff.table_problems(plan, snapshot):
             proc = host.run(["nft", "-f", "-"], check=False, input_text=plan.nft_script())
@@ -214,7 +214,7 @@ def apply_plan(plan):
     transaction commits undoes the device steps, so the previous mirroring
     stays as it was.
     """
-    snapshot = kernel_snapshot.read(plan)
+    snapshot = kernel_snapshot.read(plan, store=True)
     before, ours = snapshot["links"], snapshot["ours"]
     problems = diff.compare(plan, snapshot)
     if not problems:
@@ -270,7 +270,7 @@ def remove_all():
     if carrying:
         ebpf_path.detach_all(carrying)
         changed = True
-    if host.read_table() is not None:
+    if host.table_bytecode() is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])
         changed = True
     for name in sorted(host.agent_links()):
