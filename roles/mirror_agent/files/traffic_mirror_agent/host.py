@@ -316,7 +316,7 @@ def table_bytecode():
 
 
 _expected = {}
-EXPECTED_FILE = "nft-expected.json"
+EXPECTED_FILE = "nft-expected.json"  # state.clear_state() removes it too
 
 
 def _nft_identity():
