@@ -81,14 +81,24 @@ def test_reapply_with_nothing_changed_loads_no_program_and_touches_no_filter(lab
     assert kernel_snapshot(lab, "src") == applied  # the same filters, with the same program ids
 
 
-def send_numbered(lab, count, rate, stop_at=None):
-    """UDP from peer to src:PORT, each payload a sequence number; returns how many were sent."""
+def send_numbered(lab, count, rate, busy=None, after=200):
+    """UDP from peer to src:PORT, each payload a sequence number; returns how many were sent. With ``busy``
+    (a callable), past ``count`` while it returns true, then ``after`` more: the last program swapped in
+    sees traffic too, however long the swaps take on a loaded machine."""
     with in_netns(lab.ns("peer")):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sent = 0
     start = time.monotonic()
+    extra = None
     try:
-        while sent < count:
+        while True:
+            if sent >= count:
+                if busy is None:
+                    break
+                if extra is None and not busy():
+                    extra = sent + after
+                if extra is not None and sent >= extra:
+                    break
             sock.sendto(b"seq" + struct.pack("!I", sent) + b"." * 32, (SRC, PORT))
             sent += 1
             ahead = sent / rate - (time.monotonic() - start)
@@ -128,7 +138,7 @@ def test_a_program_replaced_under_traffic_neither_doubles_nor_drops_copies(lab, 
     swapper = threading.Thread(target=replace_repeatedly)
     try:
         swapper.start()
-        sent = send_numbered(lab, 6000, rate=3000)
+        sent = send_numbered(lab, 6000, rate=3000, busy=swapper.is_alive)
         swapper.join()
         (frames,) = drain_all([collector], quiet=0.3)
     finally:
