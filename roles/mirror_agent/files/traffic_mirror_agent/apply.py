@@ -191,16 +191,20 @@ def undo_steps(steps):
 
 def _replace_table(plan, snapshot, devices_changed):
     """Replace the table when it differs from the plan; ``devices_changed``: the devices were created or
-    changed since ``snapshot`` was read (a ``dup`` holds a device's ifindex: compare again with the new ones)."""
+    changed since ``snapshot`` was read (a ``dup`` holds a device's ifindex: compare again with the new ones).
+    After a replace, what nft makes of the new table is compiled once and kept (host.expected_bytecode()), so
+    ``status`` and the next ``apply`` compare without compiling it again."""
     table = snapshot["table"]
-    if devices_changed and plan.chains and table is not None:
+    if devices_changed and plan.chains:
         snapshot = dict(snapshot, links=host.links())
-        kernel_snapshot.expect(snapshot, plan, store=True)
+        if table is not None:
+            kernel_snapshot.expect(snapshot, plan, store=True)
     if plan.chains:
         if table is None or diff.table_problems(plan, snapshot):
             proc = host.run(["nft", "-f", "-"], check=False, input_text=plan.nft_script())
             if proc.returncode != 0:
                 raise feature_error(proc.stderr.strip(), "nft rejected the ruleset")
+            kernel_snapshot.expect(dict(snapshot, table={}), plan, store=True)
     elif table is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])
 
