@@ -64,7 +64,7 @@ MEASURING_WRAPPER = r"""
 import json, os, sys, time
 from traffic_mirror_agent import bpf, cli, ebpf_path, host
 
-STEP_WORDS = {"ip", "tc", "nft", "-f", "link", "route", "qdisc", "filter", "table", "add", "set", "del",
+STEP_WORDS = {"ip", "tc", "nft", "-c", "-f", "link", "route", "qdisc", "filter", "table", "add", "set", "del",
               "delete", "show", "get", "list", "replace", "alias", "up"}
 LAUNCHER = json.loads(os.environ.get("TMA_BENCH_LAUNCHER", "[]"))
 RSS_FILE = os.environ.get("TMA_BENCH_RSS_FILE")

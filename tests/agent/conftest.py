@@ -23,5 +23,27 @@ def datapath(request):
     return request.param
 
 
+@pytest.fixture
+def lab(datapath):
+    """netlab.topology()'s source, peer and collector namespaces, for the test's data path; removed after."""
+    from netlab import Lab
+    from netlab import topology
+
+    lab = Lab(datapath)
+    try:
+        topology(lab)
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def agent(lab, tmp_path):
+    """The agent CLI on the lab's src host, with its own state directory."""
+    from netlab import Agent
+
+    return Agent(lab, "src", tmp_path)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "netns: needs root and network namespaces")

@@ -25,6 +25,13 @@ SO_RCVBUFFORCE = 33
 ETH_P_ALL = 0x0003
 _libc = ctypes.CDLL(None, use_errno=True)
 _counter = itertools.count()
+# The three-namespace lab most agent tests use (topology()):
+# src eth0 (SRC, SRC6) <-> peer eth0 (PEER, 2001:db8::2); src eth1 (198.18.1.1, 2001:db8:1::1) <-> col eth0
+SRC = "198.18.0.1"
+PEER = "198.18.0.2"
+COLLECTOR = "198.18.1.2"
+SRC6 = "2001:db8::1"
+COLLECTOR6 = "2001:db8:1::2"
 
 
 def sh(*args, check=True, input_text=None):
@@ -135,6 +142,22 @@ class Lab(object):
         for name in reversed(self.names):
             sh("ip", "netns", "del", name, check=False)
         self.names = []
+
+
+def topology(lab):
+    """Source, peer and collector hosts: the agent runs on src and mirrors its eth0 (to the peer); the
+    copies leave by eth1 to the collector."""
+    for role in ("src", "peer", "col"):
+        lab.add_host(role)
+    lab.link("src", "eth0", "peer", "eth0")
+    lab.link("src", "eth1", "col", "eth0")
+    lab.addr("src", "eth0", SRC + "/24", SRC6 + "/64")
+    lab.addr("peer", "eth0", PEER + "/24", "2001:db8::2/64")
+    lab.addr("src", "eth1", "198.18.1.1/24", "2001:db8:1::1/64")
+    lab.addr("col", "eth0", COLLECTOR + "/24", COLLECTOR6 + "/64")
+    lab.route("peer", "default", "via", SRC)
+    lab.route("col", "default", "via", "198.18.1.1")
+    settle(lab, ("src", "peer", "col"))
 
 
 class Agent(object):
@@ -398,6 +421,29 @@ def parse_vxlan(data, port=4789):
         return None
     flags, vni_field = struct.unpack("!II", udp[8:16])
     return (vni_field >> 8, udp[16:], sport, total, more)
+
+
+def udp_copies(lab, payload, port, count):
+    """Send ``count`` UDP datagrams of ``payload`` from the peer to src:``port``; (VNI, inner frame) of each
+    copy of them the collector got."""
+    collector = Capture(lab, "col", "eth0")
+    try:
+        with in_netns(lab.ns("peer")):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _copy in range(count):
+                sock.sendto(payload, (SRC, port))
+        finally:
+            sock.close()
+        (frames,) = drain_all([collector], quiet=0.2)
+    finally:
+        collector.close()
+    found = []
+    for _pkt_type, data in frames:
+        parsed = parse_vxlan(data)
+        if parsed and parsed[1] and payload[:10] in parsed[1]:
+            found.append(parsed[:2])
+    return found
 
 
 def nft_without_egress_hook(directory):

@@ -220,17 +220,22 @@ def test_render_is_deterministic_and_names_every_object():
     assert 'counter dup to "%s" accept comment "tma|web|ingress|10"' % plan.session_devices["web"] in plan.ruleset
 
 
-@pytest.mark.parametrize("datapath", ["nftables", "ebpf"])
-def test_render_cli_changes_nothing(tmp_path, datapath):
+def cli(tmp_path, command, config):
+    """The agent's CLI ``command`` with ``config`` written to a file (no kernel state: render and refusals)."""
     path = tmp_path / "c.json"
-    path.write_text(json.dumps({"sessions": [session()], "datapath": datapath}))
-    proc = subprocess.run(
-        [sys.executable, "-m", "traffic_mirror_agent", "render", "--config", str(path)],
+    path.write_text(json.dumps(config))
+    return subprocess.run(
+        [sys.executable, "-m", "traffic_mirror_agent", command, "--config", str(path)],
         env={"PYTHONPATH": AGENT_PATH, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+@pytest.mark.parametrize("datapath", ["nftables", "ebpf"])
+def test_render_cli_changes_nothing(tmp_path, datapath):
+    proc = cli(tmp_path, "render", {"sessions": [session()], "datapath": datapath})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("# data path: eth0 %s\n" % datapath)
     assert "ip link add tma" in proc.stdout
@@ -242,14 +247,6 @@ def test_render_cli_changes_nothing(tmp_path, datapath):
 
 
 def test_cli_reports_invalid_config_with_exit_2(tmp_path):
-    path = tmp_path / "c.json"
-    path.write_text(json.dumps({"sessions": [session(session_number=0)]}))
-    proc = subprocess.run(
-        [sys.executable, "-m", "traffic_mirror_agent", "apply", "--config", str(path)],
-        env={"PYTHONPATH": AGENT_PATH, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = cli(tmp_path, "apply", {"sessions": [session(session_number=0)]})
     assert proc.returncode == 2
     assert "invalid config: session 'web': session_number: 0 is out of range" in proc.stderr

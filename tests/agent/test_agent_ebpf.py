@@ -4,7 +4,7 @@ bpf() calls); a program replaced under traffic neither doubles nor drops a copy;
 refuses is an error naming the interface and the verifier's first lines, and the previous program stays and
 keeps mirroring; remove leaves the kernel and the bpf filesystem as they were.
 
-Lab: test_agent_integration's (src eth0 <-> peer, src eth1 <-> collector), the agent mirroring src eth0.
+Lab: conftest's (netlab.topology(): src eth0 <-> peer, src eth1 <-> collector), the agent mirroring src eth0.
 """
 
 import glob
@@ -17,9 +17,7 @@ import threading
 import time
 
 import pytest
-from netlab import Agent
 from netlab import Capture
-from netlab import Lab
 from netlab import drain_all
 from netlab import in_netns
 from netlab import kernel_snapshot
@@ -27,7 +25,6 @@ from netlab import parse_vxlan
 from test_agent_integration import COLLECTOR
 from test_agent_integration import SRC
 from test_agent_integration import rule
-from test_agent_integration import topology
 
 pytestmark = pytest.mark.netns
 
@@ -35,19 +32,10 @@ PORT = 9000
 VNI = 701
 
 
-@pytest.fixture
-def lab():
-    lab = Lab("ebpf")
-    try:
-        topology(lab)
-        yield lab
-    finally:
-        lab.close()
-
-
-@pytest.fixture
-def agent(lab, tmp_path):
-    return Agent(lab, "src", tmp_path)
+@pytest.fixture(scope="module")
+def datapath():
+    """eBPF only: conftest's lab and agent run with it."""
+    return "ebpf"
 
 
 def config(extra_port=None, datapath="ebpf"):

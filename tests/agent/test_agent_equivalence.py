@@ -228,7 +228,7 @@ class Bench(object):
         with in_netns(self.lab.ns("src")):
             programs = ebpf_path.attached("eth0")
         result = collections.Counter()
-        for direction, (_name, prog_id) in programs.items():
+        for direction, (_name, prog_id, _tag) in programs.items():
             slots = compiler.program_for(plan, "eth0", direction).slots
             for comment, (packets, _bytes) in zip(slots, maps.read_counters(prog_id)):
                 result[(direction[:2], comment)] += packets

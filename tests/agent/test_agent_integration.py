@@ -3,9 +3,10 @@
 src eth0 (198.18.0.1, 2001:db8::1) <-> peer eth0 (198.18.0.2, 2001:db8::2)
 src eth1 (198.18.1.1, 2001:db8:1::1) <-> collector eth0 (198.18.1.2, 2001:db8:1::2)
 
-The agent mirrors src eth0. A capture on src eth0 records every frame of both
-directions; the reference evaluator says which of them must be copied, by which
-session, truncated to what; the collector must receive exactly those copies.
+The lab is netlab.topology() (conftest's lab and agent fixtures). The agent
+mirrors src eth0. A capture on src eth0 records every frame of both directions;
+the reference evaluator says which of them must be copied, by which session,
+truncated to what; the collector must receive exactly those copies.
 """
 
 import collections
@@ -19,15 +20,17 @@ import sys
 import time
 
 import pytest
-from netlab import Agent
+from netlab import COLLECTOR  # noqa: F401 (the lab's addresses: other test modules import them from here)
+from netlab import COLLECTOR6
+from netlab import PEER
+from netlab import SRC
+from netlab import SRC6
 from netlab import Capture
-from netlab import Lab
 from netlab import drain_all
 from netlab import in_netns
 from netlab import kernel_snapshot
 from netlab import nft_without_egress_hook
 from netlab import parse_vxlan
-from netlab import settle
 from traffic_mirror_agent import host
 from traffic_mirror_agent import maps
 from traffic_mirror_agent import reference
@@ -38,42 +41,8 @@ from traffic_mirror_agent.render import copy_length
 pytestmark = pytest.mark.netns
 
 PACKET_OUTGOING = 4
-SRC = "198.18.0.1"
-PEER = "198.18.0.2"
-COLLECTOR = "198.18.1.2"
-SRC6 = "2001:db8::1"
-COLLECTOR6 = "2001:db8:1::2"
 ANY4 = {"source_cidr_block": "0.0.0.0/0", "destination_cidr_block": "0.0.0.0/0"}
 ANY6 = {"source_cidr_block": "::/0", "destination_cidr_block": "::/0"}
-
-
-def topology(lab, collector_on_eth0=False):
-    for role in ("src", "peer", "col"):
-        lab.add_host(role)
-    lab.link("src", "eth0", "peer", "eth0")
-    lab.link("src", "eth1", "col", "eth0")
-    lab.addr("src", "eth0", SRC + "/24", SRC6 + "/64")
-    lab.addr("peer", "eth0", PEER + "/24", "2001:db8::2/64")
-    lab.addr("src", "eth1", "198.18.1.1/24", "2001:db8:1::1/64")
-    lab.addr("col", "eth0", COLLECTOR + "/24", COLLECTOR6 + "/64")
-    lab.route("peer", "default", "via", SRC)
-    lab.route("col", "default", "via", "198.18.1.1")
-    settle(lab, ("src", "peer", "col"))
-
-
-@pytest.fixture
-def lab(tmp_path, datapath):
-    lab = Lab(datapath)
-    try:
-        topology(lab)
-        yield lab
-    finally:
-        lab.close()
-
-
-@pytest.fixture
-def agent(lab, tmp_path):
-    return Agent(lab, "src", tmp_path)
 
 
 def rule(number, action="accept", **fields):
@@ -81,6 +50,20 @@ def rule(number, action="accept", **fields):
     data.update(ANY4)
     data.update(fields)
     return data
+
+
+def one_session(name, vni, filter_, **fields):
+    """A config of one session on eth0, number 1, copying to the collector; ``fields`` added to it."""
+    session = {
+        "name": name,
+        "network_interface": "eth0",
+        "session_number": 1,
+        "virtual_network_id": vni,
+        "target": {"address": COLLECTOR},
+        "filter": filter_,
+    }
+    session.update(fields)
+    return {"sessions": [session]}
 
 
 def strip(text):

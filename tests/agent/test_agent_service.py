@@ -4,18 +4,14 @@ kill -9 and restart, SIGTERM."""
 import json
 import os
 import signal
-import socket
 import time
 
 import pytest
 from netlab import Agent
-from netlab import Capture
 from netlab import Lab
-from netlab import drain_all
-from netlab import in_netns
 from netlab import kernel_snapshot
-from netlab import parse_vxlan
 from netlab import settle
+from netlab import udp_copies
 from test_agent_integration import COLLECTOR
 from test_agent_integration import PEER
 from test_agent_integration import SRC
@@ -96,24 +92,7 @@ def matches(agent, cfg):
 
 def copies_of_udp(lab, count=3):
     """Send UDP from peer to src; return the VNIs of the copies the collector got."""
-    collector = Capture(lab, "col", "eth0")
-    try:
-        with in_netns(lab.ns("peer")):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            for _copy in range(count):
-                sock.sendto(b"service-test", (SRC, 7777))
-        finally:
-            sock.close()
-        (frames,) = drain_all([collector], quiet=0.2)
-    finally:
-        collector.close()
-    vnis = []
-    for _pkt_type, data in frames:
-        parsed = parse_vxlan(data)
-        if parsed and b"service-test" in parsed[1]:
-            vnis.append(parsed[0])
-    return vnis
+    return [vni for vni, _inner in udp_copies(lab, b"service-test", 7777, count)]
 
 
 def agent_devices(lab):

@@ -26,25 +26,27 @@ def _write_sysctl(path, value):
             handle.write(value + "\n")
 
 
-def attach_truncation(name, length):
-    attach_truncations([(name, length)])
+def attach_truncation(name, length, limit=None):
+    attach_truncations([(name, length, limit)])
 
 
 def attach_truncations(devices):
-    """The truncation program on each (device, length): one program per length, one ``tc -b`` batch for
-    all (a load and two ``tc`` processes per device made a tenth of apply at 100 interfaces)."""
+    """The truncation program on each (device, length, limit): one program per (length, limit), one
+    ``tc -b`` batch for all (a load and two ``tc`` processes per device made a tenth of apply at 100
+    interfaces). Devices sharing a program share its counter of copies it could not truncate."""
     if not devices:
         return
     try:
         with contextlib.ExitStack() as pins:
             paths = {}
-            for length in sorted({length for _name, length in devices}):
-                paths[length] = pins.enter_context(bpf.pinned_truncation(length))
+            for key in sorted({(length, limit or 0) for _name, length, limit in devices}):
+                paths[key] = pins.enter_context(bpf.pinned_truncation(key[0], key[1] or None))
             lines = []
-            for name, length in devices:
+            for name, length, limit in devices:
                 lines.append("qdisc replace dev %s clsact" % name)
                 lines.append(
-                    "filter replace dev %s egress pref 1 handle 1 bpf da object-pinned %s" % (name, paths[length])
+                    "filter replace dev %s egress pref 1 handle 1 bpf da object-pinned %s"
+                    % (name, paths[(length, limit or 0)])
                 )
             proc = host.run(["tc", "-b", "-"], check=False, input_text="\n".join(lines) + "\n")
     except OSError as exc:
@@ -74,7 +76,7 @@ def _run_step(device, step):
     if step[0] == "sysctl":
         _write_sysctl(step[1], step[2])
     else:
-        attach_truncation(device.name, step[1])
+        attach_truncation(device.name, step[1], step[2])
 
 
 def create_device(device, truncations=None):
@@ -85,7 +87,7 @@ def create_device(device, truncations=None):
     try:
         for step in steps[1:]:
             if step[0] == "truncate" and truncations is not None:
-                truncations.append((device.name, step[1]))
+                truncations.append((device.name, step[1], step[2]))
             else:
                 _run_step(device, step)
     except Exception:
@@ -120,7 +122,7 @@ def create_devices(devices, truncations, undo):
         proc = None
     if proc is not None and proc.returncode == 0:
         for device in devices:
-            truncations.extend((device.name, step[1]) for step in steps[device.name] if step[0] == "truncate")
+            truncations.extend((device.name, step[1], step[2]) for step in steps[device.name] if step[0] == "truncate")
             undo.append(["ip", "link", "del", device.name])
         return
     for name in made:
@@ -141,8 +143,15 @@ def _remote_of(link):
 
 
 def update_device(device, link, undo):
-    """Bring an existing agent device in line with ``device`` in place; record how to undo."""
+    """Bring an existing agent device in line with ``device`` in place; record how to undo. A device with
+    another VNI or port under its name (the kernel changes neither in place) is deleted and created again."""
     name = device.name
+    data = link.get("linkinfo", {}).get("info_data", {})
+    if data.get("id") != device.vni or data.get("port") != device.port:
+        host.run(["ip", "link", "del", name])
+        create_device(device)
+        undo.append(["ip", "link", "del", name])
+        return
     remote = _remote_of(link)
     if remote != str(device.address):
         host.run(["ip", "link", "set", "dev", name, "type", "vxlan", "remote", str(device.address)])
@@ -156,14 +165,14 @@ def update_device(device, link, undo):
             _write_sysctl(step[1], step[2])
     if "UP" not in link.get("flags", []) or "NOARP" not in link.get("flags", []):
         host.run(["ip", "link", "set", "dev", name, "arp", "off", "up"])
-    current = host.truncation_of(name)
-    wanted = bpf.program_name(device.copy_length) if device.copy_length else None
-    if current != wanted:
-        if wanted:
-            attach_truncation(name, device.copy_length)
+    found = host.truncation_info(name)
+    current = found[0] if found else None
+    if diff.truncation_problem(device, found) or (current and not device.copy_length):
+        if device.copy_length:
+            attach_truncation(name, device.copy_length, device.copy_limit)
         else:
             host.run(["tc", "filter", "del", "dev", name, "egress"], check=False)
-        if current and current.startswith(bpf.PROG_NAME_PREFIX):
+        if current and current.startswith(bpf.PROG_NAME_PREFIX) and current[len(bpf.PROG_NAME_PREFIX) :].isdigit():
             undo.append(("truncate", name, int(current[len(bpf.PROG_NAME_PREFIX) :])))
         else:
             undo.append(["tc", "filter", "del", "dev", name, "egress"])
@@ -180,12 +189,22 @@ def undo_steps(steps):
             host.run(step, check=False)
 
 
-def _replace_table(plan, table):
+def _replace_table(plan, snapshot, devices_changed):
+    """Replace the table when it differs from the plan; ``devices_changed``: the devices were created or
+    changed since ``snapshot`` was read (a ``dup`` holds a device's ifindex: compare again with the new ones).
+    After a replace, what nft makes of the new table is compiled once and kept (host.expected_bytecode()), so
+    ``status`` and the next ``apply`` compare without compiling it again."""
+    table = snapshot["table"]
+    if devices_changed and plan.chains:
+        snapshot = dict(snapshot, links=host.links())
+        if table is not None:
+            kernel_snapshot.expect(snapshot, plan, store=True)
     if plan.chains:
-        if table is None or diff.table_problems(plan, {"table": table}):
+        if table is None or diff.table_problems(plan, snapshot):
             proc = host.run(["nft", "-f", "-"], check=False, input_text=plan.nft_script())
             if proc.returncode != 0:
                 raise feature_error(proc.stderr.strip(), "nft rejected the ruleset")
+            kernel_snapshot.expect(dict(snapshot, table={}), plan, store=True)
     elif table is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])
 
@@ -199,7 +218,7 @@ def apply_plan(plan):
     transaction commits undoes the device steps, so the previous mirroring
     stays as it was.
     """
-    snapshot = kernel_snapshot.read()
+    snapshot = kernel_snapshot.read(plan, store=True)
     before, ours = snapshot["links"], snapshot["ours"]
     problems = diff.compare(plan, snapshot)
     if not problems:
@@ -221,7 +240,7 @@ def apply_plan(plan):
         attach_truncations(truncations)
         # every program is loaded (and verified) before the data path changes
         loaded = _load_programs(plan, snapshot["programs"], host.links() if undo else before)
-        _replace_table(plan, snapshot["table"])
+        _replace_table(plan, snapshot, bool(undo))
     except Exception:
         for program in loaded:
             program.close()
@@ -239,8 +258,7 @@ def _load_programs(plan, programs, all_links):
     loaded = []
     try:
         for (interface, direction), (name, compiled) in sorted(ebpf_path.wanted(plan, all_links).items()):
-            have = programs.get(interface, {}).get(direction)
-            if have is None or have[0] != name:
+            if not ebpf_path.runs(programs.get(interface, {}).get(direction), name, compiled):
                 loaded.append(ebpf_path.load(interface, direction, name, compiled))
     except Exception:
         for program in loaded:
@@ -256,7 +274,7 @@ def remove_all():
     if carrying:
         ebpf_path.detach_all(carrying)
         changed = True
-    if host.read_table() is not None:
+    if host.table_bytecode() is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])
         changed = True
     for name in sorted(host.agent_links()):

@@ -10,15 +10,23 @@ The kernel will not trim below the packet headers it knows (up to the start of
 the transport header when the stack has set it, or past the checksum field of
 a checksum-offloaded packet). The program first tries N; when the kernel
 refuses, it tries N+1, N+2, ... (a bounded loop), so a copy keeps
-max(N, the kernel's minimum) bytes and is never longer than it was.
+max(N, the kernel's minimum) bytes and is never longer than it was. It never
+keeps more than a limit (N + MAX_EXTRA, and at most the underlay MTU minus the
+encapsulation): a frame it cannot trim to that is dropped from the copy stream
+(TC_ACT_SHOT on the vxlan device: only the copy, never the original) and
+counted in the program's map (one per-CPU slot of packets and frame bytes),
+which ``status`` reports as ``untruncatable``. Such a copy is thus never sent
+whole, nor fragmented by the vxlan device.
 """
 
 import errno
+import hashlib
 import os
 import struct
 import tempfile
 
 from . import asm
+from . import maps
 from . import syscalls
 from .asm import R0
 from .asm import R1
@@ -27,6 +35,7 @@ from .asm import R3
 from .asm import R6
 from .asm import R7
 from .asm import R8
+from .asm import R10
 from .syscalls import BpfError
 
 BPF_PROG_LOAD = 5
@@ -34,6 +43,9 @@ BPF_OBJ_PIN = 6
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_FUNC_SKB_CHANGE_TAIL = 38
 TC_ACT_OK = 0
+TC_ACT_SHOT = 2
+BPF_FUNC_MAP_LOOKUP_ELEM = 1
+KEY = -8  # the counter slot on the stack
 SKB_LEN = 0  # offsetof(struct __sk_buff, len)
 # How many bytes beyond the requested length the program may keep when the
 # kernel refuses to cut into the headers it knows.
@@ -41,14 +53,24 @@ MAX_EXTRA = 192
 PROG_NAME_PREFIX = "tma_t"
 
 
-def program(length):
+def limit_for(length, cap=None):
+    """The most bytes a copy may keep: ``length`` + MAX_EXTRA, and no more than ``cap`` (the underlay MTU
+    minus the encapsulation) when known."""
+    return min(length + MAX_EXTRA, cap) if cap else length + MAX_EXTRA
+
+
+def program(length, limit=None, map_fd=0):
     """eBPF instructions (bytes) of the truncation program for ``length``.
 
     Trims to ``length``; when the kernel refuses (it will not cut into the
-    headers it knows), tries one byte more, up to MAX_EXTRA bytes more, so the
-    copy keeps max(length, the kernel's minimum) bytes. A frame no longer than
-    that is left as it is.
+    headers it knows), tries one byte more, up to ``limit`` bytes (default
+    limit_for(length)), so the copy keeps max(length, the kernel's minimum)
+    bytes. A frame no longer than that is left as it is. A frame that cannot be
+    trimmed to ``limit`` bytes is counted (slot 0 of the map ``map_fd``:
+    packets, frame bytes) and dropped: a copy is never sent longer than
+    ``limit``.
     """
+    limit = limit_for(length) if limit is None else max(limit, length)
     a = asm.Program()
     a.mov(R6, R1)  # r6 = ctx (kept across the call)
     a.ldx(4, R7, R6, SKB_LEN)  # r7 = skb->len
@@ -61,7 +83,18 @@ def program(length):
     a.call(BPF_FUNC_SKB_CHANGE_TAIL)
     a.jeq(R0, 0, "out")  # trimmed
     a.add(R8, 1)  # refused: one byte more
-    a.jlt(R8, length + MAX_EXTRA, "try")
+    a.jle(R8, limit, "try")
+    # it cannot be trimmed to the limit: count it and drop this copy
+    a.st(4, R10, KEY, 0)
+    a.ld_map_fd(R1, map_fd)
+    a.mov(R2, R10).add(R2, KEY)
+    a.call(BPF_FUNC_MAP_LOOKUP_ELEM)
+    a.jeq(R0, 0, "drop")
+    a.ldx(8, R1, R0, 0).add(R1, 1).stx(8, R0, 0, R1)
+    a.ldx(4, R2, R6, SKB_LEN).ldx(8, R1, R0, 8).add(R1, R2).stx(8, R0, 8, R1)
+    a.label("drop")
+    a.mov(R0, TC_ACT_SHOT)
+    a.exit()
     a.label("out")
     a.mov(R0, TC_ACT_OK)
     a.exit()
@@ -72,9 +105,14 @@ def program_name(length):
     return ("%s%d" % (PROG_NAME_PREFIX, length))[:15]
 
 
-def load(length):
-    """Load the truncation program for ``length``; returns its file descriptor."""
-    return load_code(program(length), program_name(length))
+def load(length, limit=None):
+    """Load the truncation program for ``length`` (and ``limit``) with a new counter map; returns the
+    program's file descriptor (the program holds the map)."""
+    map_fd = maps.create_counters(1, "tma_untrunc")
+    try:
+        return load_code(program(length, limit, map_fd), program_name(length))
+    finally:
+        os.close(map_fd)
 
 
 def load_code(code, name):
@@ -209,6 +247,16 @@ class PinnedProgram(object):
         return False
 
 
-def pinned_truncation(length):
+def pinned_truncation(length, limit=None):
     """The truncation program for ``length``, loaded and pinned for ``tc ... object-pinned``."""
-    return PinnedProgram(lambda: load(length), "tma_trunc_%d" % length)
+    return PinnedProgram(lambda: load(length, limit), "tma_trunc_%d" % length)
+
+
+def expected_tags(code):
+    """The tags the kernel may give a program of these instructions (its map references zeroed, as ours
+    are when compiled with map fd 0): the first 8 bytes of SHA-1 (Linux before 6.18) or SHA-256 (6.18
+    and later, measured here) of the instructions. The agent's compilers are deterministic, so the tag of
+    what runs, compared with the tag of what the config compiles to, says whether the kernel runs exactly
+    the config's program: any other instruction, constant (a port, an address, a device's ifindex) or
+    order of tests gives another tag."""
+    return {hashlib.sha1(code).hexdigest()[:16], hashlib.sha256(code).hexdigest()[:16]}

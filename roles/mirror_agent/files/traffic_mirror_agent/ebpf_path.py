@@ -38,15 +38,23 @@ def ifindexes(all_links):
 
 
 def attached(interface, filters=None):
-    """direction -> (program name, program id) of the agent's filters on ``interface``; ``filters``:
+    """direction -> (program name, program id, tag) of the agent's filters on ``interface``; ``filters``:
     {(interface, direction): host.bpf_filters()} when already read."""
     result = {}
     for direction in DIRECTIONS:
         found = host.bpf_filters(interface, direction) if filters is None else filters[(interface, direction)]
-        for pref, _handle, name, prog_id, _tag in found:
+        for pref, _handle, name, prog_id, tag in found:
             if str(pref) == PREF and name and NAME_RE.match(name):
-                result[direction] = (name, prog_id)
+                result[direction] = (name, prog_id, tag or (prog_id and maps.program_tag(prog_id)))
     return result
+
+
+def runs(have, name, compiled):
+    """Whether an attached program (an attached() value) is the one ``compiled`` is: by name, and by the
+    tag the kernel computed from its instructions (bpf.expected_tags(): the compiler is deterministic, so
+    the same config gives the same instructions and the same tag, and a program swapped in under the
+    agent's name, with one test, port, address or redirect changed, has another)."""
+    return have is not None and have[0] == name and (not have[2] or have[2] in bpf.expected_tags(compiled.code))
 
 
 def wanted(plan, all_links):
@@ -70,12 +78,17 @@ def snapshot(interfaces):
 def problems(plan, all_links, programs):
     """Differences of the eBPF part; ``programs`` as from snapshot()."""
     found = []
-    for (interface, direction), (name, _compiled) in sorted(wanted(plan, all_links).items()):
+    for (interface, direction), (name, compiled) in sorted(wanted(plan, all_links).items()):
         have = programs.get(interface, {}).get(direction)
         if have is None:
             found.append("%s %s: the eBPF program is missing" % (interface, direction))
         elif have[0] != name:
             found.append("%s %s: runs eBPF program %s, not %s" % (interface, direction, have[0], name))
+        elif not runs(have, name, compiled):
+            found.append(
+                "%s %s: runs another program than the config's under its name %s (tag %s)"
+                % (interface, direction, name, have[2])
+            )
     for interface, by_direction in sorted(programs.items()):
         if plan.datapaths.get(interface) != "ebpf":
             for direction in sorted(by_direction):

@@ -75,6 +75,15 @@ def program_name(prog_id):
     return info[64:80].split(b"\0", 1)[0].decode("ascii", "replace") or None
 
 
+def program_tag(prog_id):
+    """The tag the kernel computed for program ``prog_id`` (bpf_prog_info.tag, 16 hex digits), or None."""
+    try:
+        info, _ids = _program_info(prog_id)
+    except OSError:
+        return None
+    return info[8:16].hex()
+
+
 def read_counters(prog_id):
     """[(packets, bytes)] per slot of the counter map of program ``prog_id``, summed over the CPUs."""
     map_ids = program_map_ids(prog_id)

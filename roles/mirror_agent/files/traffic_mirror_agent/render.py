@@ -26,6 +26,7 @@ uses to find its counter.
 
 import re
 
+from .bpf import limit_for
 from .vxlan import Device
 from .vxlan import describe_step
 from .vxlan import short_hash as _short_hash
@@ -69,9 +70,9 @@ class RuleRef(object):
 
 
 class Plan(object):
-    __slots__ = ("config", "devices", "ruleset", "chains", "refs", "digest", "session_devices", "datapaths")
+    __slots__ = ("config", "devices", "ruleset", "chains", "refs", "digest", "session_devices", "datapaths", "hooks")
 
-    def __init__(self, config, devices, ruleset, chains, refs, digest, session_devices, datapaths):
+    def __init__(self, config, devices, ruleset, chains, refs, digest, session_devices, datapaths, hooks=None):
         self.config = config
         self.devices = devices  # name -> Device
         self.ruleset = ruleset  # nft script (without the replace preamble)
@@ -80,6 +81,7 @@ class Plan(object):
         self.digest = digest
         self.session_devices = session_devices  # session name -> device name
         self.datapaths = datapaths  # interface -> "ebpf" or "nftables"
+        self.hooks = hooks or {}  # base chain name -> (hook, device)
 
     def interfaces_on(self, datapath):
         return sorted(i for i, d in self.datapaths.items() if d == datapath)
@@ -110,6 +112,18 @@ def copy_length(session, underlay_mtu):
         cap = underlay_mtu - VXLAN_OVERHEAD[session.target.address.version]
     lengths = [x for x in (session.packet_length, cap) if x]
     return min(lengths) if lengths else None
+
+
+def copy_limit(session, underlay_mtu):
+    """The most bytes a copy may keep when the kernel refuses to trim it to copy_length() (it will not cut
+    into headers it knows): copy_length() + bpf.MAX_EXTRA, never more than the underlay MTU minus the
+    encapsulation. The truncation program drops (and counts) a copy it cannot trim to this. None = no
+    truncation."""
+    length = copy_length(session, underlay_mtu)
+    if length is None:
+        return None
+    cap = underlay_mtu - VXLAN_OVERHEAD[session.target.address.version] if underlay_mtu else None
+    return limit_for(length, cap)
 
 
 def _addr_set(addresses):
@@ -257,6 +271,7 @@ class _Ruleset(object):
         self.chains = {}
         self.refs = {}
         self.body = []
+        self.hooks = {}
 
     def chain(self, name, rules, header=None):
         """``rules``: (comment, nft text, RuleRef or None) triples."""
@@ -279,6 +294,7 @@ class _Ruleset(object):
                 _family_chain(hook, 4, key),
                 _family_chain(hook, 6, key),
             )
+            self.hooks["%s_%s" % (hook[:2], key)] = (hook, interface)
             self.chain(
                 "%s_%s" % (hook[:2], key),
                 [("tma|path|family", family_map, None), ("tma|x|non-ip", "counter", None)],
@@ -354,8 +370,10 @@ def build_plan(config, underlay_mtus=None, datapaths=None):
     devices = {}
     session_devices = {}
     for session in config.sessions:
-        length = copy_length(session, underlay_mtus.get(session.target.address))
-        device = Device(session.virtual_network_id, session.target.address, session.target.port, length)
+        mtu = underlay_mtus.get(session.target.address)
+        length = copy_length(session, mtu)
+        limit = copy_limit(session, mtu)
+        device = Device(session.virtual_network_id, session.target.address, session.target.port, length, limit)
         device = devices.setdefault(device.name, device)
         if (device.address, device.copy_length) != (session.target.address, length):
             raise ValueError(
@@ -387,4 +405,6 @@ def build_plan(config, underlay_mtus=None, datapaths=None):
         text.append("\tset %s {\n\t\ttype %s\n\t\telements = { %s }\n\t}" % (name, kind, ", ".join(elements)))
     text.extend(body)
     text.append("}")
-    return Plan(config, devices, "\n".join(text) + "\n", chains, refs, digest, session_devices, datapaths)
+    return Plan(
+        config, devices, "\n".join(text) + "\n", chains, refs, digest, session_devices, datapaths, ruleset.hooks
+    )

@@ -47,7 +47,9 @@ def load_state():
 
 
 def clear_state():
-    try:
-        os.unlink(_path())
-    except OSError:
-        pass
+    """Forget the applied config, and what nft made of it (host.EXPECTED_FILE, a cache)."""
+    for path in (_path(), os.path.join(state_dir(), "nft-expected.json")):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

@@ -5,6 +5,7 @@ from . import datapath
 from . import diff
 from . import ebpf_path
 from . import host
+from . import maps
 from . import snapshot as kernel_snapshot
 from .render import build_plan
 from .render import chain_key
@@ -32,6 +33,7 @@ def report(config):
     plan = build_plan(effective, host.host_mtus(config, strict=False), datapath.resolve(effective))
     refs = dict(plan.refs)
     refs.update(compiler.plan_refs(plan))
+    kernel_snapshot.expect(snapshot, plan)
     problems = diff.compare(plan, snapshot)
     for session in config.sessions:
         if session.network_interface not in present:
@@ -42,6 +44,8 @@ def report(config):
     result["problems"] = problems
     result["matches"] = not problems
     result["warnings"] = host.offload_warnings(config, present)
+    untruncatable, by_program = untruncatable_copies(snapshot)
+    result["untruncatable"] = sum(by_program.values())
     counters = {}
     if table is not None:
         for entry in table["rules"]:
@@ -69,6 +73,10 @@ def report(config):
             "target": session.target.to_dict(),
             "device": device.name if device else None,
             "copy_length": device.copy_length if device else None,
+            "copy_limit": device.copy_limit if device else None,
+            # copies dropped because they could not be trimmed to copy_limit (the count of the device's
+            # truncation program, which devices of the same copy length and limit share)
+            "untruncatable": untruncatable.get(device.name, 0) if device else 0,
             "packets": 0,
             "bytes": 0,
             "rules": [],
@@ -111,6 +119,22 @@ def report(config):
     return result
 
 
+def untruncatable_copies(snapshot):
+    """({vxlan device: copies}, {program id: copies}) its truncation program dropped because it could not
+    trim them to the limit (devices of one copy length and limit share a program and its count)."""
+    result, by_program = {}, {}
+    for name, found in sorted(snapshot["truncation"].items()):
+        if found and found[2]:
+            if found[2] not in by_program:
+                try:
+                    slots = maps.read_counters(found[2])
+                except OSError:
+                    slots = []
+                by_program[found[2]] = slots[0][0] if slots else 0
+            result[name] = by_program[found[2]]
+    return result, by_program
+
+
 def datapath_in_use(interface, snapshot):
     """ "ebpf", "nftables" or None: what mirrors ``interface`` now."""
     if snapshot["programs"].get(interface):
@@ -125,7 +149,7 @@ def ebpf_counters(plan, snapshot, excluded):
     """comment -> (packets, frame bytes) of the attached eBPF programs; adds their exclusions to ``excluded``."""
     result = {}
     for interface in plan.interfaces_on("ebpf"):
-        for direction, (_name, prog_id) in sorted(snapshot["programs"].get(interface, {}).items()):
+        for direction, (_name, prog_id, _tag) in sorted(snapshot["programs"].get(interface, {}).items()):
             slots = compiler.program_for(plan, interface, direction).slots
             for comment, (packets, frame_bytes) in zip(slots, ebpf_path.counters(interface, direction, prog_id)):
                 if comment.startswith("tma|x|"):
@@ -172,6 +196,8 @@ def format_text(data):
                 "  %-7s rule %-10s %-6s %d packets, %d bytes"
                 % (rule["direction"], rule["rule_number"], rule["rule_action"], rule["packets"], rule["bytes"])
             )
+    if data.get("untruncatable"):
+        lines.append("copies dropped, not truncatable to their limit (never sent whole): %d" % data["untruncatable"])
     if data.get("excluded"):
         lines.append(
             "not mirrored (packets by reason): %s" % ", ".join("%s=%d" % kv for kv in sorted(data["excluded"].items()))

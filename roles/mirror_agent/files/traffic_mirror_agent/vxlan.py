@@ -19,13 +19,15 @@ def sysctl_path(device):
 class Device(object):
     """A vxlan device the agent creates for one or more sessions."""
 
-    __slots__ = ("name", "vni", "address", "port", "copy_length", "sessions")
+    __slots__ = ("name", "vni", "address", "port", "copy_length", "copy_limit", "sessions")
 
-    def __init__(self, vni, address, port, copy_length):
+    def __init__(self, vni, address, port, copy_length, copy_limit=None):
         self.vni = vni
         self.address = address
         self.port = port
         self.copy_length = copy_length
+        # the most bytes a copy may keep when the kernel refuses to trim to copy_length (bpf.limit_for)
+        self.copy_limit = copy_limit
         self.sessions = []
         # The kernel allows one vxlan device per (VNI, port, address family): that
         # is the device's identity; target and copy length can change in place.
@@ -70,7 +72,7 @@ class Device(object):
             ("ip", ["link", "set", "dev", self.name, "arp", "off", "up"]),
         ]
         if self.copy_length:
-            steps.append(("truncate", self.copy_length))
+            steps.append(("truncate", self.copy_length, self.copy_limit))
         return steps
 
     def to_dict(self):
@@ -80,6 +82,7 @@ class Device(object):
             "target": str(self.address),
             "port": self.port,
             "copy_length": self.copy_length,
+            "copy_limit": self.copy_limit,
             "sessions": list(self.sessions),
         }
 
