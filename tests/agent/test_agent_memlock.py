@@ -9,29 +9,20 @@ service, 64 KiB) mirrored nothing while the same agent run from an SSH shell (a 
 import subprocess
 
 import pytest
-from netlab import Agent
-from netlab import Lab
 from netlab import kernel_snapshot
 from test_agent_ebpf import config
-from test_agent_integration import topology
 
 pytestmark = pytest.mark.netns
 
 SERVICE_MEMLOCK = 64 * 1024  # systemd's default LimitMEMLOCK before v253 (Debian 11 and 12)
 
 
-@pytest.fixture
-def lab():
-    lab = Lab("memlock")
-    try:
-        topology(lab)
-        yield lab
-    finally:
-        lab.close()
+@pytest.fixture(scope="module")
+def datapath():
+    return "ebpf"
 
 
-def test_ebpf_apply_works_under_a_service_s_default_locked_memory_limit(lab, tmp_path):
-    agent = Agent(lab, "src", tmp_path)
+def test_ebpf_apply_works_under_a_service_s_default_locked_memory_limit(lab, agent):
     command = agent.command("apply", "--config", agent.write_config(config()))
     # after "ip netns exec <ns>": the agent runs with soft and hard limit at 64 KiB, as under systemd
     command[4:4] = ["prlimit", "--memlock=%d:%d" % (SERVICE_MEMLOCK, SERVICE_MEMLOCK)]
