@@ -1,7 +1,7 @@
 """ec2_traffic_mirror_session with botocore's Stubber: every request the module makes is checked
 against EC2's service model and against the exact parameters expected, in order.
 
-These complement the tests against the offline endpoint (tests/modules); they pin down request
+These complement the tests against the offline endpoint (tests/modules_on_endpoint); they pin down request
 shapes the endpoint cannot show, such as what a Modify call carries.
 """
 
