@@ -36,7 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import common  # noqa: E402
-import netlab  # noqa: E402
+
+import netns_lab  # noqa: E402
 
 NAME = "agent_control_plane"
 FULL_SIZES = (1, 10, 100)
@@ -214,7 +215,7 @@ def config_for(interfaces, datapath):
 
 def build_lab(interfaces):
     """Namespaces src (the N mirrored veths and an uplink to the targets) and peer (their other ends)."""
-    lab = netlab.Lab()
+    lab = netns_lab.Lab()
     try:
         lab.add_host("src")
         lab.add_host("peer")
@@ -226,15 +227,15 @@ def build_lab(interfaces):
             src_batch.append("link set %s up" % name)
             peer_batch.append("link set p%d up" % index)
         src_batch.append("link set up0 up")
-        netlab.sh("ip", "-n", lab.ns("src"), "-b", "-", input_text="\n".join(src_batch) + "\n")
-        netlab.sh("ip", "-n", lab.ns("peer"), "-b", "-", input_text="\n".join(peer_batch) + "\n")
+        netns_lab.sh("ip", "-n", lab.ns("src"), "-b", "-", input_text="\n".join(src_batch) + "\n")
+        netns_lab.sh("ip", "-n", lab.ns("peer"), "-b", "-", input_text="\n".join(peer_batch) + "\n")
     except BaseException:
         lab.close()
         raise
     return lab
 
 
-class MeasuredAgent(netlab.Agent):
+class MeasuredAgent(netns_lab.Agent):
     """The agent CLI in the measuring wrapper: wall time, per-step times, peak RSS."""
 
     def measured(self, *args, child_rss=False):
@@ -375,7 +376,7 @@ def one_round(lab, agent, interfaces):
 
 def in_namespace(lab, *args, input_text=None):
     """A command run directly in src (no `ip netns exec` in between): seconds taken and output."""
-    with netlab.in_netns(lab.ns("src")):
+    with netns_lab.in_netns(lab.ns("src")):
         start = time.perf_counter()
         proc = subprocess.run(list(args), input=input_text, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - start
