@@ -7,6 +7,18 @@ from pathlib import Path
 from helpers.commands import run
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def local_play(body, name=None):
+    """A play (named ``name``) on localhost over the local connection, without facts; ``body`` is the rest of
+    the play (``tasks:``, ``vars_files:`` ...), indented by two spaces."""
+    head = "- name: %s\n  hosts: localhost\n" % name if name else "- hosts: localhost\n"
+    return head + "  connection: local\n  gather_facts: false\n" + body
+
+
+def role_path(role):
+    return REPO / "roles" / role
 
 
 def run_playbook(playbook, variables, work_dir, env, options=(), timeout=600):
