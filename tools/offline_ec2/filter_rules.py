@@ -94,6 +94,11 @@ def validated_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if v is not None}
 
 
+RULES = handlers.Kind(
+    "TrafficMirrorFilterRule", ids.FILTER_RULE, DESCRIBE_FILTERS, lambda b: mirror_state(b).rules
+)
+
+
 class TrafficMirrorFilterRule(MirrorResource):
     def __init__(self, ec2_backend: Any, filter_id: str, fields: dict[str, Any]):
         super().__init__(ec2_backend, ids.new_id(ids.FILTER_RULE))
@@ -149,18 +154,8 @@ class FilterRuleResponses(EC2BaseResponse):
     def create_traffic_mirror_filter_rule(self) -> ActionResult:
         with LOCK:
             backend = self.ec2_backend
-            return handlers.create(
-                self,
-                action="CreateTrafficMirrorFilterRule",
-                tag_type="traffic-mirror-filter-rule",
-                store=mirror_state(backend).rules,
-                result_key="TrafficMirrorFilterRule",
-                prepare=self._rule_parameters,
-                check=self._check_rule,
-                build=lambda given, mirror_filter: TrafficMirrorFilterRule(
-                    backend, mirror_filter.id, given[1]
-                ),
-            )
+            build = lambda given, found: TrafficMirrorFilterRule(backend, found.id, given[1])  # noqa: E731
+            return handlers.create(self, RULES, build, prepare=self._rule_parameters, check=self._check_rule)
 
     def modify_traffic_mirror_filter_rule(self) -> ActionResult:
         with LOCK:
@@ -185,7 +180,7 @@ class FilterRuleResponses(EC2BaseResponse):
         with LOCK:
             backend = self.ec2_backend
             rule = lookups.get_rule(backend, self._get_param("TrafficMirrorFilterRuleId"))
-            return handlers.delete(self, mirror_state(backend).rules, rule, "TrafficMirrorFilterRuleId")
+            return handlers.delete(self, RULES, rule)
 
     def describe_traffic_mirror_filter_rules(self) -> ActionResult:
         with LOCK:
@@ -195,12 +190,4 @@ class FilterRuleResponses(EC2BaseResponse):
             if filter_id is not None:
                 lookups.get_filter(backend, filter_id)
                 rules = {k: r for k, r in rules.items() if r.filter_id == filter_id}
-            return handlers.describe_page(
-                self,
-                store=rules,
-                prefix=ids.FILTER_RULE,
-                ids_param="TrafficMirrorFilterRuleIds",
-                getters=DESCRIBE_FILTERS,
-                list_key="TrafficMirrorFilterRules",
-                lagging=False,
-            )
+            return handlers.describe_page(self, RULES, store=rules, lagging=False)

@@ -27,6 +27,10 @@ DESCRIBE_FILTERS = {
     "traffic-mirror-filter-id": lambda f: f.id,
 }
 
+FILTERS = handlers.Kind(
+    "TrafficMirrorFilter", ids.FILTER, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_filters
+)
+
 
 class TrafficMirrorFilter(MirrorResource):
     def __init__(self, ec2_backend: Any, description: str | None):
@@ -59,14 +63,8 @@ class FilterResponses(EC2BaseResponse):
     def create_traffic_mirror_filter(self) -> ActionResult:
         with LOCK:
             backend = self.ec2_backend
-            return handlers.create(
-                self,
-                action="CreateTrafficMirrorFilter",
-                tag_type="traffic-mirror-filter",
-                store=backend.traffic_mirror_filters,
-                result_key="TrafficMirrorFilter",
-                build=lambda _p, _f: TrafficMirrorFilter(backend, self._get_param("Description")),
-            )
+            build = lambda _p, _f: TrafficMirrorFilter(backend, self._get_param("Description"))  # noqa: E731
+            return handlers.create(self, FILTERS, build)
 
     def delete_traffic_mirror_filter(self) -> ActionResult:
         with LOCK:
@@ -74,24 +72,12 @@ class FilterResponses(EC2BaseResponse):
             mirror_filter = lookups.get_filter(backend, self._get_param("TrafficMirrorFilterId"))
             handlers.refuse_while_in_use(backend, mirror_filter, "traffic_mirror_filter_id", "filter")
             rules = mirror_state(backend).rules
-            return handlers.delete(
-                self,
-                backend.traffic_mirror_filters,
-                mirror_filter,
-                "TrafficMirrorFilterId",
-                dependents=[(rules, rule) for rule in mirror_filter.rules()],
-            )
+            owned = [(rules, rule) for rule in mirror_filter.rules()]
+            return handlers.delete(self, FILTERS, mirror_filter, dependents=owned)
 
     def describe_traffic_mirror_filters(self) -> ActionResult:
         with LOCK:
-            return handlers.describe_page(
-                self,
-                store=self.ec2_backend.traffic_mirror_filters,
-                prefix=ids.FILTER,
-                ids_param="TrafficMirrorFilterIds",
-                getters=DESCRIBE_FILTERS,
-                list_key="TrafficMirrorFilters",
-            )
+            return handlers.describe_page(self, FILTERS)
 
     def modify_traffic_mirror_filter_network_services(self) -> ActionResult:
         with LOCK:

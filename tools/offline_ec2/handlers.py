@@ -10,7 +10,9 @@ checks. Callers hold ``state.LOCK``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -22,13 +24,25 @@ from .errors import EC2Error
 from .validation import check_client_token
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One resource type. ``name`` (TrafficMirrorSession) names the rest: its Create action, the result key,
+    the Id and Ids parameters, the Describe list (+s)."""
+
+    name: str
+    prefix: str  # its ids' prefix (ids.SESSION ...)
+    getters: dict[str, describe.Getter]  # Describe filter name -> value of a resource
+    store: Callable[[Any], dict[str, Any]]  # the backend -> its resources by id
+
+    @property
+    def tag_type(self) -> str:
+        """TagSpecifications' ResourceType: TrafficMirrorFilterRule -> traffic-mirror-filter-rule."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "-", self.name).lower()
+
+
 def create(
     response: EC2BaseResponse,
-    *,
-    action: str,
-    tag_type: str,
-    store: dict[str, Any],
-    result_key: str,
+    kind: Kind,
     build: Callable[[Any, Any], Any],
     prepare: Callable[[], Any] = lambda: None,
     check: Callable[[Any], Any] = lambda prepared: None,
@@ -36,9 +50,10 @@ def create(
     """Create* with ClientToken and DryRun: ``prepare()`` -> parameters, ``check(parameters)`` -> what the
     checks found, ``build(parameters, found)`` -> the new resource."""
     backend = response.ec2_backend
+    action, store = "Create" + kind.name, kind.store(backend)
     token = check_client_token(response._get_param("ClientToken"))
     prepared = prepare()
-    new_tags = tags.tags_from_specifications(response._get_param("TagSpecifications"), tag_type)
+    new_tags = tags.tags_from_specifications(response._get_param("TagSpecifications"), kind.tag_type)
     dry_run = response._get_param("DryRun", False)
     replayed = None if dry_run else idempotency.replayed_resource_id(backend, action, token, response.params)
     if replayed:
@@ -50,7 +65,7 @@ def create(
         store[resource.id] = resource
         tags.tag_new_resource(backend, resource.id, new_tags)
         idempotency.remember(backend, action, token, response.params, resource.id)
-    return ActionResult({result_key: resource.to_dict(), "ClientToken": token})
+    return ActionResult({kind.name: resource.to_dict(), "ClientToken": token})
 
 
 def refuse_while_in_use(backend: Any, resource: Any, session_field: str, noun: str) -> None:
@@ -68,9 +83,8 @@ def refuse_while_in_use(backend: Any, resource: Any, session_field: str, noun: s
 
 def delete(
     response: EC2BaseResponse,
-    store: dict[str, Any],
+    kind: Kind,
     resource: Any,
-    id_key: str,
     dependents: Iterable[tuple[dict[str, Any], Any]] = (),
 ) -> ActionResult:
     """Delete* after its checks: DryRun, then ``dependents`` ((store, resource) pairs that go with it) and
@@ -79,8 +93,8 @@ def delete(
     backend = response.ec2_backend
     for owned_store, owned in dependents:
         _forget(backend, owned_store, owned)
-    _forget(backend, store, resource)
-    return ActionResult({id_key: resource.id})
+    _forget(backend, kind.store(backend), resource)
+    return ActionResult({kind.name + "Id": resource.id})
 
 
 def _forget(backend: Any, store: dict[str, Any], resource: Any) -> None:
@@ -91,26 +105,22 @@ def _forget(backend: Any, store: dict[str, Any], resource: Any) -> None:
 
 def describe_page(
     response: EC2BaseResponse,
-    *,
-    store: dict[str, Any],
-    prefix: str,
-    ids_param: str,
-    getters: dict[str, describe.Getter],
-    list_key: str,
+    kind: Kind,
+    store: dict[str, Any] | None = None,
     lagging: bool = True,
 ) -> ActionResult:
-    """Describe* of ``store``: the ids of ``ids_param``, filters, paging; describe lag unless a DryRun (or
-    ``lagging`` is off); a DryRun answered after the checks."""
+    """Describe* of the kind's resources (or of ``store``): the ids asked for, filters, paging; describe lag
+    unless a DryRun (or ``lagging`` is off); a DryRun answered after the checks."""
     dry_run = response._get_param("DryRun", False)
     page, token = describe.describe(
-        store=store,
-        prefix=prefix,
-        requested_ids=response._get_param(ids_param),
+        store=kind.store(response.ec2_backend) if store is None else store,
+        prefix=kind.prefix,
+        requested_ids=response._get_param(kind.name + "Ids"),
         filters=response._filters_from_querystring(),
-        getters=getters,
+        getters=kind.getters,
         max_results=response._get_param("MaxResults"),
         next_token=response._get_param("NextToken"),
         lagging=lagging and not dry_run,
     )
     answer_dry_run(response)
-    return ActionResult({list_key: [r.to_dict() for r in page], "NextToken": token})
+    return ActionResult({kind.name + "s": [r.to_dict() for r in page], "NextToken": token})

@@ -55,6 +55,10 @@ DESCRIBE_FILTERS = {
     "virtual-network-id": lambda s: s.virtual_network_id,
 }
 
+SESSIONS = handlers.Kind(
+    "TrafficMirrorSession", ids.SESSION, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_sessions
+)
+
 
 class TrafficMirrorSession(MirrorResource):
     def __init__(self, ec2_backend: Any, network_interface_id: str, **fields: Any):
@@ -177,14 +181,7 @@ class SessionResponses(EC2BaseResponse):
     def create_traffic_mirror_session(self) -> ActionResult:
         with LOCK:
             return handlers.create(
-                self,
-                action="CreateTrafficMirrorSession",
-                tag_type="traffic-mirror-session",
-                store=self.ec2_backend.traffic_mirror_sessions,
-                result_key="TrafficMirrorSession",
-                prepare=self._create_parameters,
-                check=self._check_create,
-                build=self._new_session,
+                self, SESSIONS, self._new_session, prepare=self._create_parameters, check=self._check_create
             )
 
     def modify_traffic_mirror_session(self) -> ActionResult:
@@ -237,15 +234,8 @@ class SessionResponses(EC2BaseResponse):
         with LOCK:
             backend = self.ec2_backend
             session = lookups.get_session(backend, self._get_param("TrafficMirrorSessionId"))
-            return handlers.delete(self, backend.traffic_mirror_sessions, session, "TrafficMirrorSessionId")
+            return handlers.delete(self, SESSIONS, session)
 
     def describe_traffic_mirror_sessions(self) -> ActionResult:
         with LOCK:
-            return handlers.describe_page(
-                self,
-                store=self.ec2_backend.traffic_mirror_sessions,
-                prefix=ids.SESSION,
-                ids_param="TrafficMirrorSessionIds",
-                getters=DESCRIBE_FILTERS,
-                list_key="TrafficMirrorSessions",
-            )
+            return handlers.describe_page(self, SESSIONS)

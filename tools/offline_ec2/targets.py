@@ -31,6 +31,10 @@ DESCRIBE_FILTERS = {
     "traffic-mirror-target-id": lambda t: t.id,
 }
 
+TARGETS = handlers.Kind(
+    "TrafficMirrorTarget", ids.TARGET, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_targets
+)
+
 
 class TrafficMirrorTarget(MirrorResource):
     def __init__(self, ec2_backend: Any, kind_param: str, destination: str, description: str | None):
@@ -80,15 +84,13 @@ class TargetResponses(EC2BaseResponse):
     def create_traffic_mirror_target(self) -> ActionResult:
         with LOCK:
             backend = self.ec2_backend
+            description = self._get_param("Description")
             return handlers.create(
                 self,
-                action="CreateTrafficMirrorTarget",
-                tag_type="traffic-mirror-target",
-                store=backend.traffic_mirror_targets,
-                result_key="TrafficMirrorTarget",
+                TARGETS,
+                lambda given, _found: TrafficMirrorTarget(backend, *given, description),
                 prepare=self._destination,
                 check=lambda given: _require_destination_exists(backend, *given),
-                build=lambda given, _f: TrafficMirrorTarget(backend, *given, self._get_param("Description")),
             )
 
     def delete_traffic_mirror_target(self) -> ActionResult:
@@ -96,15 +98,8 @@ class TargetResponses(EC2BaseResponse):
             backend = self.ec2_backend
             target = lookups.get_target(backend, self._get_param("TrafficMirrorTargetId"))
             handlers.refuse_while_in_use(backend, target, "traffic_mirror_target_id", "target")
-            return handlers.delete(self, backend.traffic_mirror_targets, target, "TrafficMirrorTargetId")
+            return handlers.delete(self, TARGETS, target)
 
     def describe_traffic_mirror_targets(self) -> ActionResult:
         with LOCK:
-            return handlers.describe_page(
-                self,
-                store=self.ec2_backend.traffic_mirror_targets,
-                prefix=ids.TARGET,
-                ids_param="TrafficMirrorTargetIds",
-                getters=DESCRIBE_FILTERS,
-                list_key="TrafficMirrorTargets",
-            )
+            return handlers.describe_page(self, TARGETS)
