@@ -458,7 +458,7 @@ ROLE_PLAYBOOK = local_play(
     - name: The agent's systemd unit
       ansible.builtin.template:
         src: "{unit_template}"
-        dest: "{{{{ out }}}}/traffic-mirror-agent.service"
+        dest: "{{{{ out }}}}/netmirror-agent.service"
         mode: "0600"
 """,
 )
@@ -503,7 +503,7 @@ def test_agent_config_and_unit_hold_no_credentials(server, account, tmp_path, gi
     assert run.returncode == 0, run.stdout[-6000:] + run.texts["stderr"][-3000:]
     config = json.loads(run.texts["agent_files/config.json"])
     assert [s["name"] for s in config["sessions"]] == ["db"]  # resolved: the lookups used the credentials
-    assert "ExecStart=" in run.texts["agent_files/traffic-mirror-agent.service"]
+    assert "ExecStart=" in run.texts["agent_files/netmirror-agent.service"]
     texts = texts_without_secrets(server, run, credentials, record_property)
     agent_files = {k: v for k, v in texts.items() if k.startswith("agent_files/")}
     assert leaks(agent_files, credentials) == []
