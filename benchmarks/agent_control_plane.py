@@ -59,16 +59,16 @@ LABELS = {"apply_first": "apply (first)", "apply_again": "apply again", "status"
 
 # Runs the agent CLI in this process (argv[1] = where to write the figures,
 # the rest = the CLI's arguments). host.run and the bpf() calls are wrapped
-# to time each kind of step; with TMA_BENCH_LAUNCHER set, every child runs
-# under that launcher, which writes the child's peak RSS to TMA_BENCH_RSS_FILE.
+# to time each kind of step; with NETMIRROR_BENCH_LAUNCHER set, every child runs
+# under that launcher, which writes the child's peak RSS to NETMIRROR_BENCH_RSS_FILE.
 MEASURING_WRAPPER = r"""
 import json, os, sys, time
 from traffic_mirror_agent import bpf, cli, ebpf_path, host
 
 STEP_WORDS = {"ip", "tc", "nft", "-f", "link", "route", "qdisc", "filter", "table", "add", "set", "del",
               "delete", "show", "get", "list", "replace", "alias", "up"}
-LAUNCHER = json.loads(os.environ.get("TMA_BENCH_LAUNCHER", "[]"))
-RSS_FILE = os.environ.get("TMA_BENCH_RSS_FILE")
+LAUNCHER = json.loads(os.environ.get("NETMIRROR_BENCH_LAUNCHER", "[]"))
+RSS_FILE = os.environ.get("NETMIRROR_BENCH_RSS_FILE")
 steps = {}
 
 def record(name, seconds, rss=None):
@@ -243,8 +243,8 @@ class MeasuredAgent(netns_lab.Agent):
         env = self.env()
         if child_rss:
             rss_file = os.path.join(self.workdir, "child_rss")
-            env["TMA_BENCH_LAUNCHER"] = json.dumps(child_launcher(rss_file)[1])
-            env["TMA_BENCH_RSS_FILE"] = rss_file
+            env["NETMIRROR_BENCH_LAUNCHER"] = json.dumps(child_launcher(rss_file)[1])
+            env["NETMIRROR_BENCH_RSS_FILE"] = rss_file
         command = ["ip", "netns", "exec", self.lab.ns(self.role), sys.executable, "-c", MEASURING_WRAPPER]
         start = time.perf_counter()
         proc = subprocess.run(

@@ -121,7 +121,7 @@ def report():
     with open("/proc/uptime") as uptime:
         seconds = float(uptime.read().split()[0]) - started
     cpu = os.times()
-    with open(os.environ["BENCH_MODULE_LOG"], "a") as log:
+    with open(os.environ["NETMIRROR_BENCH_MODULE_LOG"], "a") as log:
         log.write(json.dumps({{"seconds": seconds, "cpu_seconds": cpu.user + cpu.system, "max_rss_kib": hwm}}) + "\\n")
 
 
@@ -161,7 +161,9 @@ class Ansible:
         self.launcher = write_script(os.path.join(workdir, "launch"), LAUNCHER)
         self.rusage = os.path.join(workdir, "rusage.json")
         self.env = dict(os.environ, **QUIET_ANSIBLE, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT)
-        self.env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", BENCH_MODULE_LOG=self.module_log)
+        self.env.update(
+            AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", NETMIRROR_BENCH_MODULE_LOG=self.module_log
+        )
         self.env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
     def play(self, tasks, measured_interpreter=False):
