@@ -94,11 +94,6 @@ def validated_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if v is not None}
 
 
-RULES = handlers.Kind(
-    "TrafficMirrorFilterRule", ids.FILTER_RULE, DESCRIBE_FILTERS, lambda b: mirror_state(b).rules
-)
-
-
 class TrafficMirrorFilterRule(MirrorResource):
     def __init__(self, ec2_backend: Any, filter_id: str, fields: dict[str, Any]):
         super().__init__(ec2_backend, ids.new_id(ids.FILTER_RULE))
@@ -137,6 +132,11 @@ def _check_room_in_direction(mirror_filter: Any, fields: dict[str, Any], moving:
             f"Traffic mirror filter '{mirror_filter.id}' already has {RULES_PER_DIRECTION} "
             f"{fields['TrafficDirection']} rules.",
         )
+
+
+RULES = handlers.Kind(
+    "TrafficMirrorFilterRule", ids.FILTER_RULE, DESCRIBE_FILTERS, lambda b: mirror_state(b).rules
+)
 
 
 class FilterRuleResponses(EC2BaseResponse):
@@ -178,8 +178,7 @@ class FilterRuleResponses(EC2BaseResponse):
 
     def delete_traffic_mirror_filter_rule(self) -> ActionResult:
         with LOCK:
-            backend = self.ec2_backend
-            rule = lookups.get_rule(backend, self._get_param("TrafficMirrorFilterRuleId"))
+            rule = lookups.get_rule(self.ec2_backend, self._get_param("TrafficMirrorFilterRuleId"))
             return handlers.delete(self, RULES, rule)
 
     def describe_traffic_mirror_filter_rules(self) -> ActionResult:

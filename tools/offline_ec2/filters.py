@@ -27,10 +27,6 @@ DESCRIBE_FILTERS = {
     "traffic-mirror-filter-id": lambda f: f.id,
 }
 
-FILTERS = handlers.Kind(
-    "TrafficMirrorFilter", ids.FILTER, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_filters
-)
-
 
 class TrafficMirrorFilter(MirrorResource):
     def __init__(self, ec2_backend: Any, description: str | None):
@@ -59,6 +55,11 @@ class TrafficMirrorFilter(MirrorResource):
         return {k: v for k, v in result.items() if v is not None}
 
 
+FILTERS = handlers.Kind(
+    "TrafficMirrorFilter", ids.FILTER, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_filters
+)
+
+
 class FilterResponses(EC2BaseResponse):
     def create_traffic_mirror_filter(self) -> ActionResult:
         with LOCK:
@@ -75,9 +76,7 @@ class FilterResponses(EC2BaseResponse):
             owned = [(rules, rule) for rule in mirror_filter.rules()]
             return handlers.delete(self, FILTERS, mirror_filter, dependents=owned)
 
-    def describe_traffic_mirror_filters(self) -> ActionResult:
-        with LOCK:
-            return handlers.describe_page(self, FILTERS)
+    describe_traffic_mirror_filters = handlers.describe_method(FILTERS)
 
     def modify_traffic_mirror_filter_network_services(self) -> ActionResult:
         with LOCK:

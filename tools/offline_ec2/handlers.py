@@ -5,7 +5,7 @@ repeated token with the same request answers with the resource it made; otherwis
 checks run (``check``), a DryRun stops there, and the new resource (``build``) is stored, tagged and
 remembered under its token. A Delete answers a DryRun, then forgets the resource (and what goes with
 it) with its tags and tokens. A Describe reads ids, filters and paging, and answers a DryRun after the
-checks. Callers hold ``state.LOCK``.
+checks. Callers hold ``state.LOCK`` (describe_method() takes it itself).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from moto.ec2.responses._base_response import EC2BaseResponse
 from . import describe, idempotency, tags
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error
+from .state import LOCK
 from .validation import check_client_token
 
 
@@ -124,3 +125,13 @@ def describe_page(
     )
     answer_dry_run(response)
     return ActionResult({kind.name + "s": [r.to_dict() for r in page], "NextToken": token})
+
+
+def describe_method(kind: Kind) -> Callable[[EC2BaseResponse], ActionResult]:
+    """A response class's Describe* method for ``kind``, with nothing of its own."""
+
+    def describe_method_of_kind(response: EC2BaseResponse) -> ActionResult:
+        with LOCK:
+            return describe_page(response, kind)
+
+    return describe_method_of_kind

@@ -55,10 +55,6 @@ DESCRIBE_FILTERS = {
     "virtual-network-id": lambda s: s.virtual_network_id,
 }
 
-SESSIONS = handlers.Kind(
-    "TrafficMirrorSession", ids.SESSION, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_sessions
-)
-
 
 class TrafficMirrorSession(MirrorResource):
     def __init__(self, ec2_backend: Any, network_interface_id: str, **fields: Any):
@@ -132,6 +128,11 @@ def _check_target_room(ec2_backend: Any, target: Any, source_eni: str, moving: A
             "TrafficMirrorSourcesPerTargetLimitExceeded",
             f"The traffic mirror target '{target.id}' already has {SOURCES_PER_INTERFACE_TARGET} sources.",
         )
+
+
+SESSIONS = handlers.Kind(
+    "TrafficMirrorSession", ids.SESSION, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_sessions
+)
 
 
 class SessionResponses(EC2BaseResponse):
@@ -230,12 +231,9 @@ class SessionResponses(EC2BaseResponse):
                 session.virtual_network_id = random_unused_vni(backend)
             return ActionResult({"TrafficMirrorSession": session.to_dict()})
 
+    describe_traffic_mirror_sessions = handlers.describe_method(SESSIONS)
+
     def delete_traffic_mirror_session(self) -> ActionResult:
         with LOCK:
-            backend = self.ec2_backend
-            session = lookups.get_session(backend, self._get_param("TrafficMirrorSessionId"))
+            session = lookups.get_session(self.ec2_backend, self._get_param("TrafficMirrorSessionId"))
             return handlers.delete(self, SESSIONS, session)
-
-    def describe_traffic_mirror_sessions(self) -> ActionResult:
-        with LOCK:
-            return handlers.describe_page(self, SESSIONS)

@@ -31,10 +31,6 @@ DESCRIBE_FILTERS = {
     "traffic-mirror-target-id": lambda t: t.id,
 }
 
-TARGETS = handlers.Kind(
-    "TrafficMirrorTarget", ids.TARGET, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_targets
-)
-
 
 class TrafficMirrorTarget(MirrorResource):
     def __init__(self, ec2_backend: Any, kind_param: str, destination: str, description: str | None):
@@ -70,6 +66,11 @@ def _require_destination_exists(ec2_backend: Any, kind_param: str, destination: 
         lookups.get_gateway_load_balancer_endpoint(ec2_backend, destination)
 
 
+TARGETS = handlers.Kind(
+    "TrafficMirrorTarget", ids.TARGET, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_targets
+)
+
+
 class TargetResponses(EC2BaseResponse):
     def _destination(self) -> tuple[str, str]:
         given = {p: self._get_param(p) for p in TARGET_KINDS if self._get_param(p)}
@@ -100,6 +101,4 @@ class TargetResponses(EC2BaseResponse):
             handlers.refuse_while_in_use(backend, target, "traffic_mirror_target_id", "target")
             return handlers.delete(self, TARGETS, target)
 
-    def describe_traffic_mirror_targets(self) -> ActionResult:
-        with LOCK:
-            return handlers.describe_page(self, TARGETS)
+    describe_traffic_mirror_targets = handlers.describe_method(TARGETS)
