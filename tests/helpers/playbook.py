@@ -10,11 +10,15 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def local_play(body, name=None):
+GROUP_DEFAULTS = "  module_defaults:\n    group/netmirror.traffic_mirror.aws:\n{defaults}\n"
+
+
+def local_play(body, name=None, group_defaults=False):
     """A play (named ``name``) on localhost over the local connection, without facts; ``body`` is the rest of
-    the play (``tasks:``, ``vars_files:`` ...), indented by two spaces."""
+    the play (``tasks:``, ``vars_files:`` ...), indented by two spaces. ``group_defaults``: module_defaults for
+    the collection's group, its lines left as ``{defaults}`` for str.format."""
     head = "- name: %s\n  hosts: localhost\n" % name if name else "- hosts: localhost\n"
-    return head + "  connection: local\n  gather_facts: false\n" + body
+    return head + "  connection: local\n  gather_facts: false\n" + (GROUP_DEFAULTS if group_defaults else "") + body
 
 
 def role_path(role):

@@ -207,10 +207,8 @@ def texts_without_secrets(server, run, credentials, record_property):
 
 MODULES_PLAYBOOK = local_play(
     name="Every module, with failures, while credentials must stay hidden",
+    group_defaults=True,
     body="""\
-  module_defaults:
-    group/netmirror.traffic_mirror.aws:
-{defaults}
   vars:
     session: &session
       network_interface_id: "{{{{ lab.source_eni_ids[0] }}}}"
@@ -440,10 +438,8 @@ def role_rendering():
 
 ROLE_PLAYBOOK = local_play(
     name="Resolve AWS sessions and render the agent's files as the role does",
+    group_defaults=True,
     body="""\
-  module_defaults:
-    group/netmirror.traffic_mirror.aws:
-{defaults}
   tasks:
     - name: Resolve the AWS sessions, as the role does on the controller
       ansible.builtin.include_role:
