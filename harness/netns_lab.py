@@ -56,9 +56,8 @@ def in_netns(name):
 class Lab(object):
     """A set of namespaces; ``ns(role)`` gives the real name of a role."""
 
-    def __init__(self, datapath=None, prefix=None):
-        # a unique prefix by default; a fixed one (``prefix``) for a lab another process removes by name
-        self.prefix = prefix or "tmat%d-%d-" % (os.getpid() % 100000, next(_counter))
+    def __init__(self, datapath=None):
+        self.prefix = "tmat%d-%d-" % (os.getpid() % 100000, next(_counter))
         self.names = []
         self.datapath = datapath  # the agent's data path in the configs Agent writes (None: the config's own)
 
