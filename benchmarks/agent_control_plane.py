@@ -36,7 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import common  # noqa: E402
-import netlab  # noqa: E402
+
+import netns_lab  # noqa: E402
 
 NAME = "agent_control_plane"
 FULL_SIZES = (1, 10, 100)
@@ -58,16 +59,16 @@ LABELS = {"apply_first": "apply (first)", "apply_again": "apply again", "status"
 
 # Runs the agent CLI in this process (argv[1] = where to write the figures,
 # the rest = the CLI's arguments). host.run and the bpf() calls are wrapped
-# to time each kind of step; with TMA_BENCH_LAUNCHER set, every child runs
-# under that launcher, which writes the child's peak RSS to TMA_BENCH_RSS_FILE.
+# to time each kind of step; with NETMIRROR_BENCH_LAUNCHER set, every child runs
+# under that launcher, which writes the child's peak RSS to NETMIRROR_BENCH_RSS_FILE.
 MEASURING_WRAPPER = r"""
 import json, os, sys, time
 from traffic_mirror_agent import bpf, cli, ebpf_path, host
 
 STEP_WORDS = {"ip", "tc", "nft", "-c", "-f", "link", "route", "qdisc", "filter", "table", "add", "set", "del",
               "delete", "show", "get", "list", "replace", "alias", "up"}
-LAUNCHER = json.loads(os.environ.get("TMA_BENCH_LAUNCHER", "[]"))
-RSS_FILE = os.environ.get("TMA_BENCH_RSS_FILE")
+LAUNCHER = json.loads(os.environ.get("NETMIRROR_BENCH_LAUNCHER", "[]"))
+RSS_FILE = os.environ.get("NETMIRROR_BENCH_RSS_FILE")
 steps = {}
 
 def record(name, seconds, rss=None):
@@ -214,7 +215,7 @@ def config_for(interfaces, datapath):
 
 def build_lab(interfaces):
     """Namespaces src (the N mirrored veths and an uplink to the targets) and peer (their other ends)."""
-    lab = netlab.Lab()
+    lab = netns_lab.Lab()
     try:
         lab.add_host("src")
         lab.add_host("peer")
@@ -226,15 +227,15 @@ def build_lab(interfaces):
             src_batch.append("link set %s up" % name)
             peer_batch.append("link set p%d up" % index)
         src_batch.append("link set up0 up")
-        netlab.sh("ip", "-n", lab.ns("src"), "-b", "-", input_text="\n".join(src_batch) + "\n")
-        netlab.sh("ip", "-n", lab.ns("peer"), "-b", "-", input_text="\n".join(peer_batch) + "\n")
+        netns_lab.sh("ip", "-n", lab.ns("src"), "-b", "-", input_text="\n".join(src_batch) + "\n")
+        netns_lab.sh("ip", "-n", lab.ns("peer"), "-b", "-", input_text="\n".join(peer_batch) + "\n")
     except BaseException:
         lab.close()
         raise
     return lab
 
 
-class MeasuredAgent(netlab.Agent):
+class MeasuredAgent(netns_lab.Agent):
     """The agent CLI in the measuring wrapper: wall time, per-step times, peak RSS."""
 
     def measured(self, *args, child_rss=False):
@@ -242,8 +243,8 @@ class MeasuredAgent(netlab.Agent):
         env = self.env()
         if child_rss:
             rss_file = os.path.join(self.workdir, "child_rss")
-            env["TMA_BENCH_LAUNCHER"] = json.dumps(child_launcher(rss_file)[1])
-            env["TMA_BENCH_RSS_FILE"] = rss_file
+            env["NETMIRROR_BENCH_LAUNCHER"] = json.dumps(child_launcher(rss_file)[1])
+            env["NETMIRROR_BENCH_RSS_FILE"] = rss_file
         command = ["ip", "netns", "exec", self.lab.ns(self.role), sys.executable, "-c", MEASURING_WRAPPER]
         start = time.perf_counter()
         proc = subprocess.run(
@@ -375,7 +376,7 @@ def one_round(lab, agent, interfaces):
 
 def in_namespace(lab, *args, input_text=None):
     """A command run directly in src (no `ip netns exec` in between): seconds taken and output."""
-    with netlab.in_netns(lab.ns("src")):
+    with netns_lab.in_netns(lab.ns("src")):
         start = time.perf_counter()
         proc = subprocess.run(list(args), input=input_text, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - start

@@ -30,10 +30,12 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 import ebpf_cost  # noqa: E402
-from common import COLLECTOR  # noqa: E402
-from common import SOURCE  # noqa: E402
-from netlab import Agent  # noqa: E402
-from netlab import settle  # noqa: E402
+
+import netns_lab  # noqa: E402
+from netns_lab import COLLECTOR  # noqa: E402
+from netns_lab import SOURCE  # noqa: E402
+from netns_lab import Agent  # noqa: E402
+from netns_lab import settle  # noqa: E402
 
 NAME = "agent_dataplane"
 FLOWS = 10
@@ -146,7 +148,7 @@ READING = (
 
 
 def build_lab():
-    lab = common.mirror_lab()
+    lab = netns_lab.mirror_lab()
     counter = 'table netdev count {\n chain in {\n type filter hook ingress device "eth0" priority 0;\n'
     counter += " udp dport 4789 counter\n }\n}\n"
     lab.run("col", "nft", "-f", "-", input_text=counter)

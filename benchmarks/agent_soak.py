@@ -28,11 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import common  # noqa: E402
-import netlab  # noqa: E402
+
+import netns_lab  # noqa: E402
 
 NAME = "agent_soak"
-from common import COLLECTOR  # noqa: E402
-from common import SOURCE as SRC  # noqa: E402
+from netns_lab import COLLECTOR  # noqa: E402
+from netns_lab import SOURCE as SRC  # noqa: E402
 
 PORT = 7777
 MIRRORED_VNI = 501
@@ -54,14 +55,14 @@ def counter_table(name, device, match):
 
 
 def build_lab():
-    lab = common.mirror_lab(ipv6=False)
+    lab = netns_lab.mirror_lab(ipv6=False)
     try:
         # what reached the mirrored interface, and the copies of it the collector got
         expected = "meta protocol ip udp dport %d" % PORT
         lab.run("src", "nft", "-f", "-", input_text=counter_table("soak_expected", "eth0", expected))
         copies = "meta protocol ip udp dport 4789 @th,96,24 %d" % MIRRORED_VNI
         lab.run("col", "nft", "-f", "-", input_text=counter_table("soak_copies", "eth0", copies))
-        netlab.settle(lab, ("src", "peer", "col"), 0.1)
+        netns_lab.settle(lab, ("src", "peer", "col"), 0.1)
     except BaseException:
         lab.close()
         raise
@@ -130,9 +131,9 @@ class Sender(threading.Thread):
         self.stop_event = threading.Event()
         self.sent = 0
         self.errors = 0
-        with netlab.in_netns(lab.ns("peer")):
+        with netns_lab.in_netns(lab.ns("peer")):
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        with netlab.in_netns(lab.ns("src")):
+        with netns_lab.in_netns(lab.ns("src")):
             # bound and never read: no ICMP port unreachable, the kernel drops what overflows
             self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sink.bind((SRC, PORT))
@@ -248,7 +249,7 @@ def run_soak(settings, workdir):
     lab = build_lab()
     proc = None
     try:
-        agent = netlab.Agent(lab, "src", workdir)
+        agent = netns_lab.Agent(lab, "src", workdir)
         agent.write_config(soak_config(0))
         proc = agent.popen("run", "--config", agent.config_path, "--poll-interval", str(POLL_INTERVAL))
         problems = wait_matching(agent, soak_config(0))

@@ -21,11 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_OUT = os.path.join(ROOT, "docs", "performance")
 AGENT_PACKAGE = os.path.join(ROOT, "roles", "mirror_agent", "files", "traffic_mirror_agent")
-# the agent tests' namespace helpers (netlab) serve the agent benchmarks too
-sys.path.insert(0, os.path.join(ROOT, "tests", "agent"))
-
-# the three hosts of the agent benchmarks: peer -> source (mirrors its eth0) -> collector
-SOURCE, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
+# harness/: the namespace lab (netns_lab: mirror_lab(), the agent in a namespace) and the AWS lab (aws_lab),
+# shared with the tests and the demo; the offline EC2 endpoint in tools/
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
 def parser(description):
@@ -131,29 +130,6 @@ def staleness(result):
             what = key.replace("_source_digest", "")
             problems.append("measured on %s source %s; the %s is now %s" % (what, result[key], what, now))
     return problems
-
-
-def mirror_lab(ipv6=True):
-    """Namespaces peer, src and col: peer reaches src's eth0, src routes to col over eth1; offloads off on
-    every veth (one copy per wire packet). The caller closes it (also on failure)."""
-    import netlab
-
-    lab = netlab.Lab()
-    try:
-        for role in ("src", "peer", "col"):
-            lab.add_host(role)
-        lab.link("src", "eth0", "peer", "eth0", offloads=False, ipv6=ipv6)
-        lab.link("src", "eth1", "col", "eth0", offloads=False, ipv6=ipv6)
-        lab.addr("src", "eth0", SOURCE + "/24")
-        lab.addr("peer", "eth0", PEER + "/24")
-        lab.addr("src", "eth1", "198.18.1.1/24")
-        lab.addr("col", "eth0", COLLECTOR + "/24")
-        lab.route("peer", "default", "via", SOURCE)
-        lab.route("col", "default", "via", "198.18.1.1")
-    except BaseException:
-        lab.close()
-        raise
-    return lab
 
 
 def publish(out_dir, name, result, quick, render_markdown):

@@ -21,6 +21,7 @@ from traffic_mirror_agent import compiler  # noqa: E402
 from traffic_mirror_agent import config  # noqa: E402
 from traffic_mirror_agent import ebpf_path  # noqa: E402
 from traffic_mirror_agent import maps  # noqa: E402
+from traffic_mirror_agent import probe  # noqa: E402
 from traffic_mirror_agent import syscalls  # noqa: E402
 
 BPF_PROG_TEST_RUN = 10
@@ -88,40 +89,22 @@ def measure(programs, frames):
     return result
 
 
-def program_costs(agent_configs, frames):
-    """Runs in a child process (it leaves this one's namespace alone); returns rows
-    [{"program", "instructions", frame name: ns, ...}] for the no-op and each agent config."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        try:
-            fds, sizes = {"no-op (returns at once)": bpf.load_code(clone_redirect.noop_program(), "tma_noop")}, {}
-            sizes["no-op (returns at once)"] = 2
-            for name, (agent_config, direction) in agent_configs.items():
-                fds[name], _map, sizes[name] = load_agent_program(agent_config, direction)
-            costs = measure(fds, frames)
-            rows = [
-                dict({"program": name, "instructions": sizes[name]}, **{f: costs[(name, f)] for f in frames})
-                for name in fds
-            ]
-            os.write(write, repr(rows).encode())
-        except BaseException as exc:  # reported to the parent
-            os.write(write, repr({"error": "%s: %s" % (type(exc).__name__, exc)}).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    chunks = []
-    while True:
-        chunk = os.read(read, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read)
-    os.waitpid(pid, 0)
-    import ast
+def _program_costs_here(agent_configs, frames):
+    fds, sizes = {"no-op (returns at once)": bpf.load_code(clone_redirect.noop_program(), "tma_noop")}, {}
+    sizes["no-op (returns at once)"] = 2
+    for name, (agent_config, direction) in agent_configs.items():
+        fds[name], _map, sizes[name] = load_agent_program(agent_config, direction)
+    costs = measure(fds, frames)
+    rows = []
+    for name in fds:
+        rows.append(dict({"program": name, "instructions": sizes[name]}, **{f: costs[(name, f)] for f in frames}))
+    return rows
 
-    data = ast.literal_eval(b"".join(chunks).decode())
-    if isinstance(data, dict):
-        raise RuntimeError(data["error"])
-    return data
+
+def program_costs(agent_configs, frames):
+    """Runs in a child process (the agent's probe.in_child: it leaves this one's namespace alone); returns rows
+    [{"program", "instructions", frame name: ns, ...}] for the no-op and each agent config."""
+    rows, error = probe.in_child(_program_costs_here, agent_configs, frames)
+    if error is not None:
+        raise RuntimeError(error)
+    return rows

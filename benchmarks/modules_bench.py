@@ -20,14 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
 
 import common  # noqa: E402
 
+import aws_lab  # noqa: E402
 from offline_ec2.testing import OfflineEC2  # noqa: E402
 
 NAME = "modules_bench"
@@ -57,28 +56,8 @@ CORE_OPS = ("create", "no-op", "modify", "tag change", "delete")
 
 
 def build_lab(endpoint, eni_count):
-    """A VPC with `eni_count` source ENIs, an NLB target (no per-target source quota), one filter."""
-    ec2 = endpoint.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.80.0.0/16")["Vpc"]["VpcId"]
-    # A /18: thousands of ENIs each take an address.
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.80.0.0/18", AvailabilityZone=endpoint.region + "a")
-    subnet_id = subnet["Subnet"]["SubnetId"]
-    enis = [
-        ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"]["NetworkInterfaceId"]
-        for _ in range(eni_count)
-    ]
-    nlb = endpoint.client("elbv2").create_load_balancer(
-        Name="bench-nlb-" + uuid.uuid4().hex[:8], Subnets=[subnet_id], Type="network"
-    )["LoadBalancers"][0]["LoadBalancerArn"]
-    target = ec2.create_traffic_mirror_target(NetworkLoadBalancerArn=nlb)["TrafficMirrorTarget"]
-    mirror_filter = ec2.create_traffic_mirror_filter(Description="bench")["TrafficMirrorFilter"]
-    return {
-        "vpc_id": vpc,
-        "subnet_id": subnet_id,
-        "eni_ids": enis,
-        "target_id": target["TrafficMirrorTargetId"],
-        "filter_id": mirror_filter["TrafficMirrorFilterId"],
-    }
+    """harness/aws_lab.py's lab at scale: `eni_count` source ENIs, an NLB target, one filter."""
+    return aws_lab.build_at_scale(endpoint.client("ec2"), endpoint.client("elbv2"), eni_count, endpoint.region + "a")
 
 
 def label(request):
@@ -109,6 +88,14 @@ def summarize_calls(requests):
 
 # --- running ansible-playbook ---------------------------------------------------------------------
 
+# no colours, warnings or retry files in what the benchmark reads
+QUIET_ANSIBLE = {
+    "ANSIBLE_NOCOLOR": "1",
+    "ANSIBLE_LOCALHOST_WARNING": "false",
+    "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+    "ANSIBLE_RETRY_FILES_ENABLED": "false",
+}
+
 
 def link_collection():
     """ansible_collections/netmirror/traffic_mirror -> the repository (as tests/conftest.py does)."""
@@ -134,7 +121,7 @@ def report():
     with open("/proc/uptime") as uptime:
         seconds = float(uptime.read().split()[0]) - started
     cpu = os.times()
-    with open(os.environ["BENCH_MODULE_LOG"], "a") as log:
+    with open(os.environ["NETMIRROR_BENCH_MODULE_LOG"], "a") as log:
         log.write(json.dumps({{"seconds": seconds, "cpu_seconds": cpu.user + cpu.system, "max_rss_kib": hwm}}) + "\\n")
 
 
@@ -173,18 +160,11 @@ class Ansible:
         self.wrapper = write_script(os.path.join(workdir, "measured-python"), MODULE_WRAPPER)
         self.launcher = write_script(os.path.join(workdir, "launch"), LAUNCHER)
         self.rusage = os.path.join(workdir, "rusage.json")
-        self.env = dict(
-            os.environ,
-            PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-            ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_LOCALHOST_WARNING="false",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-            ANSIBLE_RETRY_FILES_ENABLED="false",
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            BENCH_MODULE_LOG=self.module_log,
+        self.env = dict(os.environ, **QUIET_ANSIBLE, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT)
+        self.env.update(
+            AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", NETMIRROR_BENCH_MODULE_LOG=self.module_log
         )
+        self.env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
     def play(self, tasks, measured_interpreter=False):
         return [
@@ -554,9 +534,7 @@ def build_fleet(endpoint, count):
     ec2 = endpoint.client("ec2")
     slots = fleet_layout(count)
     eni_count = slots[-1][1] + 1
-    vpc = ec2.create_vpc(CidrBlock="10.96.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.96.0.0/16", AvailabilityZone=endpoint.region + "a")
-    subnet_id = subnet["Subnet"]["SubnetId"]
+    _vpc, subnet_id = aws_lab.network(ec2, "10.96.0.0/16", "10.96.0.0/16", endpoint.region + "a")
     target_count = math.ceil(eni_count / SOURCES_PER_ENI_TARGET)
     start = time.monotonic()
     seeded = endpoint.seed(network_interfaces={"subnet_id": subnet_id, "count": eni_count + target_count})

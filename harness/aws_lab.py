@@ -1,17 +1,28 @@
-"""A lab in an AWS account, offline or real: what traffic mirror sessions need before they can exist
-(source network interfaces, targets, filters), built and removed with boto3."""
+"""The AWS lab the tests, the demo and the benchmarks share, in an account offline or real: what traffic
+mirror sessions need before they can exist (source network interfaces, targets, filters), built and removed
+with boto3. build() is the small lab of the tests and the demo; build_at_scale() the many-interface one of
+the module benchmarks."""
 
 import uuid
+
+
+def network(ec2, vpc_cidr, subnet_cidr, availability_zone=None, vpc_tags=None):
+    """A VPC and one subnet in it: (vpc id, subnet id)."""
+    vpc_args = dict(CidrBlock=vpc_cidr)
+    if vpc_tags:
+        vpc_args["TagSpecifications"] = [{"ResourceType": "vpc", "Tags": vpc_tags}]
+    vpc = ec2.create_vpc(**vpc_args)["Vpc"]["VpcId"]
+    subnet_args = dict(VpcId=vpc, CidrBlock=subnet_cidr)
+    if availability_zone:
+        subnet_args["AvailabilityZone"] = availability_zone
+    return vpc, ec2.create_subnet(**subnet_args)["Subnet"]["SubnetId"]
 
 
 def build(ec2, prefix=None):
     """Create a VPC, a subnet, four ENIs (three sources, one behind each target), two targets and two filters."""
     prefix = prefix or "netmirror-test-" + uuid.uuid4().hex[:8]
     tag = [{"Key": "netmirror-test", "Value": prefix}]
-    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tag}])["Vpc"][
-        "VpcId"
-    ]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+    vpc, subnet = network(ec2, "10.77.0.0/16", "10.77.1.0/24", vpc_tags=tag)
     enis = [
         ec2.create_network_interface(SubnetId=subnet, Description=prefix)["NetworkInterface"]["NetworkInterfaceId"]
         for _ in range(5)
@@ -37,6 +48,27 @@ def build(ec2, prefix=None):
         filter_id=filters[0],
         other_filter_id=filters[1],
     )
+
+
+def build_at_scale(ec2, elbv2, eni_count, availability_zone):
+    """A VPC with ``eni_count`` source ENIs, a network load balancer target (no per-target source quota) and
+    one filter: ids under vpc_id, subnet_id, eni_ids, target_id, filter_id."""
+    # A /18: thousands of ENIs each take an address.
+    vpc, subnet = network(ec2, "10.80.0.0/16", "10.80.0.0/18", availability_zone)
+    enis = [
+        ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+        for _ in range(eni_count)
+    ]
+    nlb = elbv2.create_load_balancer(Name="bench-nlb-" + uuid.uuid4().hex[:8], Subnets=[subnet], Type="network")
+    target = ec2.create_traffic_mirror_target(NetworkLoadBalancerArn=nlb["LoadBalancers"][0]["LoadBalancerArn"])
+    mirror_filter = ec2.create_traffic_mirror_filter(Description="bench")["TrafficMirrorFilter"]
+    return {
+        "vpc_id": vpc,
+        "subnet_id": subnet,
+        "eni_ids": enis,
+        "target_id": target["TrafficMirrorTarget"]["TrafficMirrorTargetId"],
+        "filter_id": mirror_filter["TrafficMirrorFilterId"],
+    }
 
 
 def destroy(ec2, built):

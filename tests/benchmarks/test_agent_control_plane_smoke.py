@@ -1,29 +1,21 @@
 """benchmarks/agent_control_plane.py --quick: the real agent CLI in network namespaces; the result has the
 shape docs/performance.md is built from, and a re-apply with no change changes nothing."""
 
-import json
-
 import agent_control_plane
-import pytest
+
+from helpers.quick_benchmark import assert_markdown_links_its_plots
+from helpers.quick_benchmark import assert_names_benchmark_and_machine
+from helpers.quick_benchmark import quick_run_fixture
 
 # As tests/agent: network namespaces need root; CI runs these as root.
 # Needs root and network namespaces: tests/conftest.py (HOST_TESTS) fails it, naming what is missing.
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("agent_control_plane")
-    agent_control_plane.main(["--quick", "--out", str(out)])
-    return out, json.loads((out / "agent_control_plane.json").read_text())
+quick_run = quick_run_fixture(agent_control_plane)
 
 
 def test_result_names_the_benchmark_the_machine_and_the_sizes(quick_run):
     result = quick_run[1]
-    assert result["benchmark"] == "agent_control_plane"
-    assert result["quick"] is True
-    assert result["machine"]["cores"] >= 1
+    assert_names_benchmark_and_machine(result, "agent_control_plane")
     assert [s["interfaces"] for s in result["sizes"]] == list(agent_control_plane.QUICK_SIZES)
     for size in result["sizes"]:
         assert size["sessions"] == size["interfaces"] * 3
@@ -93,12 +85,9 @@ def test_whatif_alternatives_were_run_and_agree(quick_run):
 def test_markdown_has_the_tables_and_links_the_plot_it_wrote(quick_run):
     out, result = quick_run
     text = agent_control_plane.render_markdown(result)
-    assert text.startswith("## Agent control plane")
-    assert "QUICK SMOKE RUN" in text
+    assert_markdown_links_its_plots(text, out, "## Agent control plane", "agent_control_plane.png")
     assert "| interfaces | sessions | apply, s | re-apply, s |" in text
     assert "| step at 2 interfaces |" in text
-    assert "](performance/agent_control_plane.png)" in text
-    assert (out / "agent_control_plane.png").read_bytes().startswith(PNG_MAGIC)
 
 
 def test_the_ebpf_path_is_measured_with_a_program_per_interface_and_direction(quick_run):

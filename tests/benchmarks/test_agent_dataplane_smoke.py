@@ -2,10 +2,10 @@
 counters, the loss sweep and a userspace tap all still work, and the result renders into docs/performance.md's
 section. The figures of a one-second run mean nothing; only their shape and sense are checked."""
 
-import json
-
 import agent_dataplane
-import pytest
+
+from helpers.quick_benchmark import PNG_MAGIC
+from helpers.quick_benchmark import quick_run_fixture
 
 # As tests/agent: network namespaces need root; CI runs these as root.
 # Needs root and network namespaces: tests/conftest.py (HOST_TESTS) fails it, naming what is missing.
@@ -13,11 +13,7 @@ import pytest
 ROWS = ("agent eBPF: ~10% filter", "agent eBPF: everything", "agent nftables: everything", "daemonlogger soft tap")
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("agent_dataplane")
-    agent_dataplane.main(["--quick", "--out", str(out), "--methods", ",".join(ROWS)])
-    return out, json.loads((out / "agent_dataplane.json").read_text())
+quick_run = quick_run_fixture(agent_dataplane, "--methods", ",".join(ROWS))
 
 
 def test_every_row_ran_against_a_baseline_of_the_same_run(quick_run):
@@ -63,7 +59,7 @@ def test_renders_tables_goals_and_plots(quick_run):
     assert "| agent eBPF: everything |" in text and "### Goals" in text
     assert "### The eBPF program's own cost" in text
     for png in ("agent_dataplane_rates.png", "agent_dataplane_delivered.png", "agent_dataplane_zero_loss.png"):
-        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / png).read_bytes().startswith(PNG_MAGIC)
         assert "performance/%s" % png in text
 
 

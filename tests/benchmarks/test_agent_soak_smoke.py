@@ -1,30 +1,23 @@
 """benchmarks/agent_soak.py --quick: the agent's `run` service under traffic, reloads and link flaps in network
 namespaces; the result has the shape docs/performance.md is built from, with figures that make sense."""
 
-import json
 import math
 
 import agent_soak
-import pytest
+
+from helpers.quick_benchmark import assert_markdown_links_its_plots
+from helpers.quick_benchmark import assert_names_benchmark_and_machine
+from helpers.quick_benchmark import quick_run_fixture
 
 # As tests/agent: network namespaces need root; CI runs these as root.
 # Needs root and network namespaces: tests/conftest.py (HOST_TESTS) fails it, naming what is missing.
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("agent_soak")
-    agent_soak.main(["--quick", "--out", str(out)])
-    return out, json.loads((out / "agent_soak.json").read_text())
+quick_run = quick_run_fixture(agent_soak)
 
 
 def test_result_names_the_benchmark_and_the_machine(quick_run):
     result = quick_run[1]
-    assert result["benchmark"] == "agent_soak"
-    assert result["quick"] is True
-    assert result["machine"]["cores"] >= 1
+    assert_names_benchmark_and_machine(result, "agent_soak")
     assert "traffic_mirror_agent run" in result["agent"]["sampled_command"]
 
 
@@ -64,8 +57,5 @@ def test_copies_were_delivered_once_per_mirrored_datagram(quick_run):
 def test_markdown_has_the_table_and_links_the_plot_it_wrote(quick_run):
     out, result = quick_run
     text = agent_soak.render_markdown(result)
-    assert text.startswith("## Agent soak")
-    assert "QUICK SMOKE RUN" in text
+    assert_markdown_links_its_plots(text, out, "## Agent soak", "agent_soak.png")
     assert "| copies delivered / expected |" in text
-    assert "](performance/agent_soak.png)" in text
-    assert (out / "agent_soak.png").read_bytes().startswith(PNG_MAGIC)

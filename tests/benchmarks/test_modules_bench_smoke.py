@@ -1,19 +1,14 @@
 """benchmarks/modules_bench.py --quick: the real modules run by ansible-playbook against the offline endpoint,
 and the result has the shape docs/performance.md is built from, with figures that make sense."""
 
-import json
-
 import modules_bench
 import pytest
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from helpers.quick_benchmark import assert_markdown_links_its_plots
+from helpers.quick_benchmark import assert_names_benchmark_and_machine
+from helpers.quick_benchmark import quick_run_fixture
 
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("modules_bench")
-    modules_bench.main(["--quick", "--out", str(out)])
-    return out, json.loads((out / "modules_bench.json").read_text())
+quick_run = quick_run_fixture(modules_bench)
 
 
 def rows(result, module):
@@ -22,9 +17,7 @@ def rows(result, module):
 
 def test_result_names_the_benchmark_and_the_machine(quick_run):
     _, result = quick_run
-    assert result["benchmark"] == "modules_bench"
-    assert result["quick"] is True
-    assert result["machine"]["cores"] >= 1
+    assert_names_benchmark_and_machine(result, "modules_bench")
     assert result["startup"]["seconds"] > 0 and result["startup"]["cpu_seconds"] > 0
 
 
@@ -83,15 +76,11 @@ def test_info_lists_every_seeded_session_and_measures_its_memory(quick_run):
 def test_markdown_has_the_tables_and_links_the_plots_it_wrote(quick_run):
     out, result = quick_run
     text = modules_bench.render_markdown(result)
-    assert text.startswith("## Modules")
-    assert "QUICK SMOKE RUN" in text
+    images = ["modules_bench_%s.png" % name for name in ("calls", "convergence", "info")]
+    assert_markdown_links_its_plots(text, out, "## Modules", *images)
     assert text.count("| operation | changed |") == 4
     assert "| module | run | wall s |" in text
     assert "| listing | seconds | Describe pages |" in text
-    images = ["calls", "convergence", "info"]
-    for image in ("modules_bench_%s.png" % name for name in images):
-        assert "](performance/%s)" % image in text
-        assert (out / image).read_bytes().startswith(PNG_MAGIC)
 
 
 def test_fleet_audit_finds_exactly_what_was_seeded_and_writes_nothing(quick_run):

@@ -28,6 +28,19 @@ def http(aws, method, path, body=None):
         return error.code, json.loads(error.read())
 
 
+def logged(service, action, dry_run=False, status=200, error_code=None):
+    """One entry of the request log, as the endpoint records a call with the default keys and no fault."""
+    return {
+        "service": service,
+        "action": action,
+        "dry_run": dry_run,
+        "status": status,
+        "error_code": error_code,
+        "access_key": "testing",
+        "fault": None,
+    }
+
+
 def test_health(aws):
     assert http(aws, "GET", "/_offline_ec2/health") == (200, {"ok": True})
 
@@ -42,33 +55,9 @@ def test_request_log_records_every_aws_call_in_order(aws, ec2):
     ec2.describe_traffic_mirror_sessions()
     error_of(ec2.create_traffic_mirror_filter, DryRun=True)
     assert aws.requests() == [
-        {
-            "service": "iam",
-            "action": "ListUsers",
-            "dry_run": False,
-            "status": 200,
-            "error_code": None,
-            "access_key": "testing",
-            "fault": None,
-        },
-        {
-            "service": "ec2",
-            "action": "DescribeTrafficMirrorSessions",
-            "dry_run": False,
-            "status": 200,
-            "error_code": None,
-            "access_key": "testing",
-            "fault": None,
-        },
-        {
-            "service": "ec2",
-            "action": "CreateTrafficMirrorFilter",
-            "dry_run": True,
-            "status": 412,
-            "error_code": "DryRunOperation",
-            "access_key": "testing",
-            "fault": None,
-        },
+        logged("iam", "ListUsers"),
+        logged("ec2", "DescribeTrafficMirrorSessions"),
+        logged("ec2", "CreateTrafficMirrorFilter", dry_run=True, status=412, error_code="DryRunOperation"),
     ]
     aws.clear_requests()
     assert aws.requests() == []

@@ -52,3 +52,18 @@ def wait_for_new_boot(read_boot_id, booted, deadline, poll):
         if now and now != booted:
             return now
     return None
+
+
+def lab_command(argv, script, up, reboot, down):
+    """The command line both labs take: ``SCRIPT up LABDIR HOST...`` calls up(labdir, hosts), ``SCRIPT reboot
+    LABDIR HOST`` reboot(labdir, host), ``SCRIPT down LABDIR`` down(labdir); anything else exits with the usage."""
+    usage = "usage: {0} up|reboot|down LABDIR [HOST...]".format(script)
+    if len(argv) < 3 or argv[1] not in ("up", "reboot", "down") or (argv[1] == "reboot" and len(argv) < 4):
+        raise SystemExit(usage)
+    command, labdir, hosts = argv[1], Path(argv[2]).resolve(), argv[3:]
+    if command == "up":
+        up(labdir, hosts)
+    elif command == "reboot":
+        reboot(labdir, hosts[0])
+    else:
+        down(labdir)

@@ -7,6 +7,22 @@ from pathlib import Path
 from helpers.commands import run
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+REPO = Path(__file__).resolve().parents[2]
+
+
+GROUP_DEFAULTS = "  module_defaults:\n    group/netmirror.traffic_mirror.aws:\n{defaults}\n"
+
+
+def local_play(body, name=None, group_defaults=False):
+    """A play (named ``name``) on localhost over the local connection, without facts; ``body`` is the rest of
+    the play (``tasks:``, ``vars_files:`` ...), indented by two spaces. ``group_defaults``: module_defaults for
+    the collection's group, its lines left as ``{defaults}`` for str.format."""
+    head = "- name: %s\n  hosts: localhost\n" % name if name else "- hosts: localhost\n"
+    return head + "  connection: local\n  gather_facts: false\n" + (GROUP_DEFAULTS if group_defaults else "") + body
+
+
+def role_path(role):
+    return REPO / "roles" / role
 
 
 def run_playbook(playbook, variables, work_dir, env, options=(), timeout=600):

@@ -6,6 +6,9 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from helpers.lab_process import lab_command
 from helpers.lab_process import stop_supervised
 from helpers.lab_process import wait_for_new_boot
 
@@ -54,3 +57,20 @@ def test_wait_for_new_boot_waits_out_timeouts_and_the_old_id():
 
     assert wait_for_new_boot(read, "old", deadline=5, poll=0.01) == "new"
     assert wait_for_new_boot(lambda: "old", "old", deadline=0.1, poll=0.02) is None
+
+
+def test_lab_command_calls_the_step_asked_for_and_refuses_the_rest(tmp_path):
+    calls = []
+
+    def record(step):
+        return lambda *args: calls.append((step,) + args)
+
+    steps = dict(up=record("up"), reboot=record("reboot"), down=record("down"))
+    lab_command(["lab.py", "up", str(tmp_path), "source", "collector"], "lab.py", **steps)
+    lab_command(["lab.py", "reboot", str(tmp_path), "source"], "lab.py", **steps)
+    lab_command(["lab.py", "down", str(tmp_path)], "lab.py", **steps)
+    assert calls == [("up", tmp_path, ["source", "collector"]), ("reboot", tmp_path, "source"), ("down", tmp_path)]
+    for wrong in (["lab.py"], ["lab.py", "halt", str(tmp_path)], ["lab.py", "reboot", str(tmp_path)]):
+        with pytest.raises(SystemExit, match=r"usage: lab.py up\|reboot\|down LABDIR"):
+            lab_command(wrong, "lab.py", **steps)
+    assert len(calls) == 3

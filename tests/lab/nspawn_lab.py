@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers (also when run as a script)
+from helpers.lab_process import lab_command  # noqa: E402
 from helpers.lab_process import stop_supervised  # noqa: E402
 from helpers.lab_process import wait_for_new_boot  # noqa: E402
 
@@ -170,15 +171,7 @@ def down(labdir):
 
 
 def main(argv):
-    command, labdir = argv[1], Path(argv[2]).resolve()
-    if command == "up":
-        up(labdir, argv[3:])
-    elif command == "reboot":
-        reboot(labdir, argv[3])
-    elif command == "down":
-        down(labdir)
-    else:
-        raise SystemExit("usage: nspawn_lab.py up|reboot|down LABDIR [HOST...]")
+    lab_command(argv, "nspawn_lab.py", up, reboot, down)
 
 
 if __name__ == "__main__":

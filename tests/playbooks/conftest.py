@@ -1,4 +1,5 @@
-"""A fresh offline account with a lab in it, for the shipped playbooks (the `aws` fixture pattern of tests/modules)."""
+"""A fresh offline account with a lab in it, for the shipped playbooks (the `aws` fixture pattern of
+tests/modules_on_endpoint)."""
 
 import pytest
 

@@ -3,19 +3,15 @@ offline endpoint) into agent sessions that the agent itself accepts, with the fi
 
 import json
 import os
-from pathlib import Path
 
 import yaml
 from traffic_mirror_agent.config import parse_config
 
 from helpers import playbook as playbook_runner
 
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "mirror_agent"
+ROLE = playbook_runner.role_path("mirror_agent")
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
+PLAYBOOK = playbook_runner.local_play("""\
   tasks:
     - name: Resolve
       ansible.builtin.include_role:
@@ -26,7 +22,7 @@ PLAYBOOK = """
         content: "{{ __mirror_agent_resolved_sessions | to_json }}"
         dest: "{{ out }}"
         mode: "0600"
-"""
+""")
 
 
 def aws_resources(endpoint):

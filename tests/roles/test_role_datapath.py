@@ -3,20 +3,19 @@ rendered by ansible-playbook from the role's defaults and vars, is a config the 
 (default auto)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+import os
 
 import pytest
 import yaml
 from traffic_mirror_agent.config import parse_config
 
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "mirror_agent"
+from helpers.playbook import local_play
+from helpers.playbook import role_path
+from helpers.playbook import run_playbook
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
+ROLE = role_path("mirror_agent")
+
+PLAYBOOK = local_play("""\
   vars_files:
     - {defaults}
     - {vars}
@@ -26,7 +25,7 @@ PLAYBOOK = """
         content: {content}
         dest: "{{{{ out }}}}"
         mode: "0600"
-"""
+""")
 
 
 def rendered_config(tmp_path, **variables):
@@ -40,20 +39,7 @@ def rendered_config(tmp_path, **variables):
             content=json.dumps(task["ansible.builtin.copy"]["content"]),
         )
     )
-    (tmp_path / "vars.json").write_text(json.dumps(dict(variables, out=str(out))))
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            str(tmp_path / "play.yml"),
-            "-e",
-            "@%s" % (tmp_path / "vars.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    run_playbook(tmp_path / "play.yml", dict(variables, out=str(out)), tmp_path, dict(os.environ), timeout=300)
     return json.loads(out.read_text())
 
 

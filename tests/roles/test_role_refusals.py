@@ -68,7 +68,7 @@ def plain_init(tmp_path):
 @pytest.mark.parametrize(
     "role, variables, installed",
     [
-        ("mirror_agent", {"mirror_agent_sessions": [SESSION]}, "/etc/traffic-mirror-agent"),
+        ("mirror_agent", {"mirror_agent_sessions": [SESSION]}, "/etc/netmirror-agent"),
         (
             "mirror_collector",
             {"mirror_collector_sessions": [{"virtual_network_id": 7}]},

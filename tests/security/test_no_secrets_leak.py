@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 import aws_lab
+from helpers.playbook import local_play
 from offline_ec2.testing import OfflineEC2
 
 REPO = Path(__file__).resolve().parents[2]
@@ -190,16 +191,24 @@ def access_key_outside_its_parameter(texts, access_key):
     return [where for where, text in texts.items() if access_key in echoed.sub("", text)]
 
 
+def texts_without_secrets(server, run, credentials, record_property):
+    """Every text of a run and of the endpoint, once checked: each call used the given access key, no other
+    credential appears anywhere, and the access key only as the modules' echoed parameter."""
+    entries, endpoint_output = endpoint_texts(server)
+    assert {entry["access_key"] for entry in entries} == {credentials["access_key"]}
+    texts = dict(run.texts, **endpoint_output)
+    searched(record_property, texts, len(entries))
+    assert leaks(texts, {k: v for k, v in credentials.items() if k != "access_key"}) == []
+    assert access_key_outside_its_parameter(texts, credentials["access_key"]) == []
+    return texts
+
+
 # --- the modules -----------------------------------------------------------------------------------------------
 
-MODULES_PLAYBOOK = """
-- name: Every module, with failures, while credentials must stay hidden
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  module_defaults:
-    group/netmirror.traffic_mirror.aws:
-{defaults}
+MODULES_PLAYBOOK = local_play(
+    name="Every module, with failures, while credentials must stay hidden",
+    group_defaults=True,
+    body="""\
   vars:
     session: &session
       network_interface_id: "{{{{ lab.source_eni_ids[0] }}}}"
@@ -276,7 +285,8 @@ MODULES_PLAYBOOK = """
       netmirror.traffic_mirror.ec2_traffic_mirror_filter:
         name: leak-check
         state: absent
-"""
+""",
+)
 
 # The messages of the four failing tasks, in both modes: proof that each failed where it should.
 EXPECTED_FAILURES = (
@@ -407,12 +417,7 @@ def test_audit_report_and_output_hold_no_credentials(server, account, tmp_path, 
     report = json.loads(run.texts["report/mirror-audit.json"])
     assert len(report["missing"]) == 2 and len(report["errors"]) == 1  # the malformed id is reported
     assert '"session_token": "{0}"'.format(MASK) in run.stdout  # the token reached the modules, masked
-    entries, endpoint_output = endpoint_texts(server)
-    assert {entry["access_key"] for entry in entries} == {credentials["access_key"]}
-    texts = dict(run.texts, **endpoint_output)
-    searched(record_property, texts, len(entries))
-    assert leaks(texts, {k: v for k, v in credentials.items() if k != "access_key"}) == []
-    assert access_key_outside_its_parameter(texts, credentials["access_key"]) == []
+    texts = texts_without_secrets(server, run, credentials, record_property)
     reports = {k: v for k, v in texts.items() if k.startswith("report/")}
     assert sorted(reports) == ["report/mirror-audit.json", "report/mirror-audit.txt"]
     assert leaks(reports, credentials) == []
@@ -431,14 +436,10 @@ def role_rendering():
     return config_task["ansible.builtin.copy"]["content"], unit_task["ansible.builtin.template"]["src"]
 
 
-ROLE_PLAYBOOK = """
-- name: Resolve AWS sessions and render the agent's files as the role does
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  module_defaults:
-    group/netmirror.traffic_mirror.aws:
-{defaults}
+ROLE_PLAYBOOK = local_play(
+    name="Resolve AWS sessions and render the agent's files as the role does",
+    group_defaults=True,
+    body="""\
   tasks:
     - name: Resolve the AWS sessions, as the role does on the controller
       ansible.builtin.include_role:
@@ -453,9 +454,10 @@ ROLE_PLAYBOOK = """
     - name: The agent's systemd unit
       ansible.builtin.template:
         src: "{unit_template}"
-        dest: "{{{{ out }}}}/traffic-mirror-agent.service"
+        dest: "{{{{ out }}}}/netmirror-agent.service"
         mode: "0600"
-"""
+""",
+)
 
 
 @pytest.mark.parametrize("given_as", ["parameters", "environment"])
@@ -497,13 +499,8 @@ def test_agent_config_and_unit_hold_no_credentials(server, account, tmp_path, gi
     assert run.returncode == 0, run.stdout[-6000:] + run.texts["stderr"][-3000:]
     config = json.loads(run.texts["agent_files/config.json"])
     assert [s["name"] for s in config["sessions"]] == ["db"]  # resolved: the lookups used the credentials
-    assert "ExecStart=" in run.texts["agent_files/traffic-mirror-agent.service"]
-    entries, endpoint_output = endpoint_texts(server)
-    assert {entry["access_key"] for entry in entries} == {credentials["access_key"]}
-    texts = dict(run.texts, **endpoint_output)
-    searched(record_property, texts, len(entries))
-    assert leaks(texts, {k: v for k, v in credentials.items() if k != "access_key"}) == []
-    assert access_key_outside_its_parameter(texts, credentials["access_key"]) == []
+    assert "ExecStart=" in run.texts["agent_files/netmirror-agent.service"]
+    texts = texts_without_secrets(server, run, credentials, record_property)
     agent_files = {k: v for k, v in texts.items() if k.startswith("agent_files/")}
     assert leaks(agent_files, credentials) == []
 

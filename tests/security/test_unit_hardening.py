@@ -11,7 +11,7 @@ from helpers.playbook import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "mirror_agent"
-UNIT = "traffic-mirror-agent.service"
+UNIT = "netmirror-agent.service"
 SCORE = re.compile(r"Overall exposure level for %s: ([0-9.]+) ([A-Z]+)" % re.escape(UNIT))
 ACCEPTED = ("SAFE", "OK")
 
@@ -26,7 +26,7 @@ PLAYBOOK = """
       loop: ["%(role)s/defaults/main.yml", "%(role)s/vars/main.yml"]
     - name: The unit, as the role renders it
       ansible.builtin.template:
-        src: "%(role)s/templates/traffic-mirror-agent.service.j2"
+        src: "%(role)s/templates/netmirror-agent.service.j2"
         dest: "{{ out }}"
         mode: "0600"
 """
@@ -41,7 +41,7 @@ def render_unit(tmp_path):
 
 def test_the_unit_scores_ok_or_better(tmp_path, record_property):
     unit = render_unit(tmp_path)
-    assert "ExecStart=/usr/bin/python3 -m traffic_mirror_agent run --config /etc/traffic-mirror-agent/config.json" in (
+    assert "ExecStart=/usr/bin/python3 -m traffic_mirror_agent run --config /etc/netmirror-agent/config.json" in (
         unit.read_text()
     )
     completed = subprocess.run(

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers (also when run as a script)
+from helpers.lab_process import lab_command  # noqa: E402
 from helpers.lab_process import stop_supervised  # noqa: E402
 from helpers.lab_process import wait_for_new_boot  # noqa: E402
 
@@ -378,20 +379,13 @@ def down(labdir):
 
 
 def main(argv):
-    if len(argv) < 3:
-        raise SystemExit("usage: vmlab.py up|reboot|down LABDIR [debian-11 debian-12 debian-13]")
-    command, labdir = argv[1], Path(argv[2]).resolve()
-    if command == "up":
-        unknown = [d for d in argv[3:] if d not in RELEASES]
-        if unknown or not argv[3:]:
-            raise SystemExit("vmlab.py up: distros must be among {0}, got {1}".format(sorted(RELEASES), argv[3:]))
-        print(json.dumps(up(labdir, argv[3:], log=lambda line: print(line, file=sys.stderr))))
-    elif command == "reboot":
-        print(reboot(labdir, argv[3]))
-    elif command == "down":
-        down(labdir)
-    else:
-        raise SystemExit("usage: vmlab.py up|reboot|down LABDIR [DISTRO...]")
+    def up_and_print(labdir, distros):
+        unknown = [d for d in distros if d not in RELEASES]
+        if unknown or not distros:
+            raise SystemExit("vmlab.py up: distros must be among {0}, got {1}".format(sorted(RELEASES), distros))
+        print(json.dumps(up(labdir, distros, log=lambda line: print(line, file=sys.stderr))))
+
+    lab_command(argv, "vmlab.py", up_and_print, lambda labdir, distro: print(reboot(labdir, distro)), down)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 
-from . import describe, idempotency, ids, lookups, tags
+from . import handlers, ids, lookups
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error, invalid_combination
 from .state import LOCK, MirrorResource, mirror_state
@@ -25,7 +25,6 @@ from .validation import (
     check_choice,
     check_choices,
     check_cidr,
-    check_client_token,
     check_port_range,
     check_ports_need_tcp_or_udp,
     check_range,
@@ -135,32 +134,28 @@ def _check_room_in_direction(mirror_filter: Any, fields: dict[str, Any], moving:
         )
 
 
+RULES = handlers.Kind(
+    "TrafficMirrorFilterRule", ids.FILTER_RULE, DESCRIBE_FILTERS, lambda b: mirror_state(b).rules
+)
+
+
 class FilterRuleResponses(EC2BaseResponse):
+    def _rule_parameters(self) -> tuple[str, dict[str, Any]]:
+        filter_id = require(self._get_param("TrafficMirrorFilterId"), "TrafficMirrorFilterId")
+        return filter_id, validated_fields({name: self._get_param(name) for name in EDITABLE_FIELDS})
+
+    def _check_rule(self, given: tuple[str, dict[str, Any]]) -> Any:
+        """The filter, once it exists and has room for the rule."""
+        filter_id, fields = given
+        mirror_filter = lookups.get_filter(self.ec2_backend, filter_id)
+        _check_room_in_direction(mirror_filter, fields)
+        return mirror_filter
+
     def create_traffic_mirror_filter_rule(self) -> ActionResult:
-        action = "CreateTrafficMirrorFilterRule"
         with LOCK:
             backend = self.ec2_backend
-            token = check_client_token(self._get_param("ClientToken"))
-            filter_id = require(self._get_param("TrafficMirrorFilterId"), "TrafficMirrorFilterId")
-            fields = validated_fields({name: self._get_param(name) for name in EDITABLE_FIELDS})
-            new_tags = tags.tags_from_specifications(
-                self._get_param("TagSpecifications"), "traffic-mirror-filter-rule"
-            )
-            dry_run = self._get_param("DryRun", False)
-            replayed = (
-                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
-            )
-            if replayed:
-                rule = mirror_state(backend).rules[replayed]
-            else:
-                mirror_filter = lookups.get_filter(backend, filter_id)
-                _check_room_in_direction(mirror_filter, fields)
-                answer_dry_run(self)
-                rule = TrafficMirrorFilterRule(backend, mirror_filter.id, fields)
-                mirror_state(backend).rules[rule.id] = rule
-                tags.tag_new_resource(backend, rule.id, new_tags)
-                idempotency.remember(backend, action, token, self.params, rule.id)
-            return ActionResult({"TrafficMirrorFilterRule": rule.to_dict(), "ClientToken": token})
+            build = lambda given, found: TrafficMirrorFilterRule(backend, found.id, given[1])  # noqa: E731
+            return handlers.create(self, RULES, build, prepare=self._rule_parameters, check=self._check_rule)
 
     def modify_traffic_mirror_filter_rule(self) -> ActionResult:
         with LOCK:
@@ -183,13 +178,8 @@ class FilterRuleResponses(EC2BaseResponse):
 
     def delete_traffic_mirror_filter_rule(self) -> ActionResult:
         with LOCK:
-            backend = self.ec2_backend
-            rule = lookups.get_rule(backend, self._get_param("TrafficMirrorFilterRuleId"))
-            answer_dry_run(self)
-            del mirror_state(backend).rules[rule.id]
-            tags.forget_tags(backend, rule.id)
-            idempotency.forget_resource(backend, rule.id)
-            return ActionResult({"TrafficMirrorFilterRuleId": rule.id})
+            rule = lookups.get_rule(self.ec2_backend, self._get_param("TrafficMirrorFilterRuleId"))
+            return handlers.delete(self, RULES, rule)
 
     def describe_traffic_mirror_filter_rules(self) -> ActionResult:
         with LOCK:
@@ -199,15 +189,4 @@ class FilterRuleResponses(EC2BaseResponse):
             if filter_id is not None:
                 lookups.get_filter(backend, filter_id)
                 rules = {k: r for k, r in rules.items() if r.filter_id == filter_id}
-            page, token = describe.describe(
-                store=rules,
-                prefix=ids.FILTER_RULE,
-                requested_ids=self._get_param("TrafficMirrorFilterRuleIds"),
-                filters=self._filters_from_querystring(),
-                getters=DESCRIBE_FILTERS,
-                max_results=self._get_param("MaxResults"),
-                next_token=self._get_param("NextToken"),
-                lagging=False,
-            )
-            answer_dry_run(self)
-            return ActionResult({"TrafficMirrorFilterRules": [r.to_dict() for r in page], "NextToken": token})
+            return handlers.describe_page(self, RULES, store=rules, lagging=False)

@@ -13,12 +13,12 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 
-from . import describe, idempotency, ids, lookups, tags
+from . import handlers, ids, lookups
 from .dry_run_auth import answer_dry_run
-from .errors import EC2Error, invalid_combination
+from .errors import invalid_combination
 from .faults import FAULTS
 from .state import LOCK, MirrorResource, mirror_state
-from .validation import check_choices, check_client_token
+from .validation import check_choices
 
 NETWORK_SERVICES = ("amazon-dns",)
 
@@ -55,70 +55,28 @@ class TrafficMirrorFilter(MirrorResource):
         return {k: v for k, v in result.items() if v is not None}
 
 
+FILTERS = handlers.Kind(
+    "TrafficMirrorFilter", ids.FILTER, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_filters
+)
+
+
 class FilterResponses(EC2BaseResponse):
     def create_traffic_mirror_filter(self) -> ActionResult:
-        action = "CreateTrafficMirrorFilter"
         with LOCK:
             backend = self.ec2_backend
-            token = check_client_token(self._get_param("ClientToken"))
-            new_tags = tags.tags_from_specifications(
-                self._get_param("TagSpecifications"), "traffic-mirror-filter"
-            )
-            dry_run = self._get_param("DryRun", False)
-            replayed = (
-                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
-            )
-            if replayed:
-                mirror_filter = backend.traffic_mirror_filters[replayed]
-            else:
-                answer_dry_run(self)
-                mirror_filter = TrafficMirrorFilter(backend, self._get_param("Description"))
-                backend.traffic_mirror_filters[mirror_filter.id] = mirror_filter
-                tags.tag_new_resource(backend, mirror_filter.id, new_tags)
-                idempotency.remember(backend, action, token, self.params, mirror_filter.id)
-            return ActionResult({"TrafficMirrorFilter": mirror_filter.to_dict(), "ClientToken": token})
+            build = lambda _p, _f: TrafficMirrorFilter(backend, self._get_param("Description"))  # noqa: E731
+            return handlers.create(self, FILTERS, build)
 
     def delete_traffic_mirror_filter(self) -> ActionResult:
         with LOCK:
             backend = self.ec2_backend
             mirror_filter = lookups.get_filter(backend, self._get_param("TrafficMirrorFilterId"))
-            users = [
-                s.id
-                for s in backend.traffic_mirror_sessions.values()
-                if s.traffic_mirror_filter_id == mirror_filter.id
-            ]
-            if users:
-                raise EC2Error(
-                    "DependencyViolation",
-                    f"The traffic mirror filter '{mirror_filter.id}' is in use by traffic "
-                    f"mirror session(s): {', '.join(users)}.",
-                )
-            answer_dry_run(self)
-            state = mirror_state(backend)
-            for rule in mirror_filter.rules():
-                del state.rules[rule.id]
-                tags.forget_tags(backend, rule.id)
-                idempotency.forget_resource(backend, rule.id)
-            del backend.traffic_mirror_filters[mirror_filter.id]
-            tags.forget_tags(backend, mirror_filter.id)
-            idempotency.forget_resource(backend, mirror_filter.id)
-            return ActionResult({"TrafficMirrorFilterId": mirror_filter.id})
+            handlers.refuse_while_in_use(backend, mirror_filter, "traffic_mirror_filter_id", "filter")
+            rules = mirror_state(backend).rules
+            owned = [(rules, rule) for rule in mirror_filter.rules()]
+            return handlers.delete(self, FILTERS, mirror_filter, dependents=owned)
 
-    def describe_traffic_mirror_filters(self) -> ActionResult:
-        with LOCK:
-            dry_run = self._get_param("DryRun", False)
-            page, token = describe.describe(
-                store=self.ec2_backend.traffic_mirror_filters,
-                prefix=ids.FILTER,
-                requested_ids=self._get_param("TrafficMirrorFilterIds"),
-                filters=self._filters_from_querystring(),
-                getters=DESCRIBE_FILTERS,
-                max_results=self._get_param("MaxResults"),
-                next_token=self._get_param("NextToken"),
-                lagging=not dry_run,
-            )
-            answer_dry_run(self)
-            return ActionResult({"TrafficMirrorFilters": [f.to_dict() for f in page], "NextToken": token})
+    describe_traffic_mirror_filters = handlers.describe_method(FILTERS)
 
     def modify_traffic_mirror_filter_network_services(self) -> ActionResult:
         with LOCK:

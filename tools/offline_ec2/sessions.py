@@ -20,7 +20,7 @@ from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.moto_api._internal import mock_random as random  # seedable via /moto-api/seed
 
-from . import describe, idempotency, ids, lookups, tags
+from . import handlers, ids, lookups
 from .dry_run_auth import answer_dry_run
 from .errors import EC2Error, invalid_combination, invalid_value
 from .faults import FAULTS
@@ -30,7 +30,6 @@ from .validation import (
     SESSION_NUMBER_RANGE,
     VIRTUAL_NETWORK_ID_RANGE,
     check_choices,
-    check_client_token,
     check_range,
     require,
 )
@@ -131,55 +130,60 @@ def _check_target_room(ec2_backend: Any, target: Any, source_eni: str, moving: A
         )
 
 
-class SessionResponses(EC2BaseResponse):
-    def create_traffic_mirror_session(self) -> ActionResult:
-        action = "CreateTrafficMirrorSession"
-        with LOCK:
-            backend = self.ec2_backend
-            token = check_client_token(self._get_param("ClientToken"))
-            eni_id = require(self._get_param("NetworkInterfaceId"), "NetworkInterfaceId")
-            target_id = require(self._get_param("TrafficMirrorTargetId"), "TrafficMirrorTargetId")
-            filter_id = require(self._get_param("TrafficMirrorFilterId"), "TrafficMirrorFilterId")
-            session_number = check_range(
-                "SessionNumber",
-                require(self._get_param("SessionNumber"), "SessionNumber"),
-                SESSION_NUMBER_RANGE,
-            )
-            packet_length = check_range("PacketLength", self._get_param("PacketLength"), PACKET_LENGTH_RANGE)
-            vni = check_range(
-                "VirtualNetworkId", self._get_param("VirtualNetworkId"), VIRTUAL_NETWORK_ID_RANGE
-            )
-            new_tags = tags.tags_from_specifications(
-                self._get_param("TagSpecifications"), "traffic-mirror-session"
-            )
-            dry_run = self._get_param("DryRun", False)
-            replayed = (
-                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
-            )
-            if replayed:
-                session = backend.traffic_mirror_sessions[replayed]
-                return ActionResult({"TrafficMirrorSession": session.to_dict(), "ClientToken": token})
+SESSIONS = handlers.Kind(
+    "TrafficMirrorSession", ids.SESSION, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_sessions
+)
 
-            lookups.get_network_interface(backend, eni_id)
-            target = lookups.get_target(backend, target_id)
-            lookups.get_filter(backend, filter_id)
-            _check_interface_room(backend, eni_id, session_number)
-            _check_target_room(backend, target, eni_id)
-            answer_dry_run(self)
-            session = TrafficMirrorSession(
-                backend,
-                eni_id,
-                traffic_mirror_target_id=target_id,
-                traffic_mirror_filter_id=filter_id,
-                session_number=session_number,
-                packet_length=packet_length if packet_length is not None else default_packet_length(target),
-                virtual_network_id=vni if vni is not None else random_unused_vni(backend),
-                description=self._get_param("Description"),
+
+class SessionResponses(EC2BaseResponse):
+    def _create_parameters(self) -> dict[str, Any]:
+        """The parameters, checked in the order AWS names them."""
+        given = {
+            key: require(self._get_param(param), param)
+            for key, param in (
+                ("eni_id", "NetworkInterfaceId"),
+                ("target_id", "TrafficMirrorTargetId"),
+                ("filter_id", "TrafficMirrorFilterId"),
             )
-            backend.traffic_mirror_sessions[session.id] = session
-            tags.tag_new_resource(backend, session.id, new_tags)
-            idempotency.remember(backend, action, token, self.params, session.id)
-            return ActionResult({"TrafficMirrorSession": session.to_dict(), "ClientToken": token})
+        }
+        number = require(self._get_param("SessionNumber"), "SessionNumber")
+        given["session_number"] = check_range("SessionNumber", number, SESSION_NUMBER_RANGE)
+        for key, param, allowed in (
+            ("packet_length", "PacketLength", PACKET_LENGTH_RANGE),
+            ("vni", "VirtualNetworkId", VIRTUAL_NETWORK_ID_RANGE),
+        ):
+            given[key] = check_range(param, self._get_param(param), allowed)
+        return given
+
+    def _check_create(self, given: dict[str, Any]) -> Any:
+        """The target, once the ENI, the target and the filter exist and the quotas leave room."""
+        backend = self.ec2_backend
+        lookups.get_network_interface(backend, given["eni_id"])
+        target = lookups.get_target(backend, given["target_id"])
+        lookups.get_filter(backend, given["filter_id"])
+        _check_interface_room(backend, given["eni_id"], given["session_number"])
+        _check_target_room(backend, target, given["eni_id"])
+        return target
+
+    def _new_session(self, given: dict[str, Any], target: Any) -> TrafficMirrorSession:
+        backend = self.ec2_backend
+        packet_length, vni = given["packet_length"], given["vni"]
+        return TrafficMirrorSession(
+            backend,
+            given["eni_id"],
+            traffic_mirror_target_id=given["target_id"],
+            traffic_mirror_filter_id=given["filter_id"],
+            session_number=given["session_number"],
+            packet_length=packet_length if packet_length is not None else default_packet_length(target),
+            virtual_network_id=vni if vni is not None else random_unused_vni(backend),
+            description=self._get_param("Description"),
+        )
+
+    def create_traffic_mirror_session(self) -> ActionResult:
+        with LOCK:
+            return handlers.create(
+                self, SESSIONS, self._new_session, prepare=self._create_parameters, check=self._check_create
+            )
 
     def modify_traffic_mirror_session(self) -> ActionResult:
         with LOCK:
@@ -227,28 +231,9 @@ class SessionResponses(EC2BaseResponse):
                 session.virtual_network_id = random_unused_vni(backend)
             return ActionResult({"TrafficMirrorSession": session.to_dict()})
 
+    describe_traffic_mirror_sessions = handlers.describe_method(SESSIONS)
+
     def delete_traffic_mirror_session(self) -> ActionResult:
         with LOCK:
-            backend = self.ec2_backend
-            session = lookups.get_session(backend, self._get_param("TrafficMirrorSessionId"))
-            answer_dry_run(self)
-            del backend.traffic_mirror_sessions[session.id]
-            tags.forget_tags(backend, session.id)
-            idempotency.forget_resource(backend, session.id)
-            return ActionResult({"TrafficMirrorSessionId": session.id})
-
-    def describe_traffic_mirror_sessions(self) -> ActionResult:
-        with LOCK:
-            dry_run = self._get_param("DryRun", False)
-            page, token = describe.describe(
-                store=self.ec2_backend.traffic_mirror_sessions,
-                prefix=ids.SESSION,
-                requested_ids=self._get_param("TrafficMirrorSessionIds"),
-                filters=self._filters_from_querystring(),
-                getters=DESCRIBE_FILTERS,
-                max_results=self._get_param("MaxResults"),
-                next_token=self._get_param("NextToken"),
-                lagging=not dry_run,
-            )
-            answer_dry_run(self)
-            return ActionResult({"TrafficMirrorSessions": [s.to_dict() for s in page], "NextToken": token})
+            session = lookups.get_session(self.ec2_backend, self._get_param("TrafficMirrorSessionId"))
+            return handlers.delete(self, SESSIONS, session)

@@ -12,12 +12,10 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.responses._base_response import EC2BaseResponse
 
-from . import describe, idempotency, ids, lookups, tags
-from .dry_run_auth import answer_dry_run
-from .errors import EC2Error, invalid_combination
+from . import handlers, ids, lookups
+from .errors import invalid_combination
 from .faults import FAULTS
 from .state import LOCK, MirrorResource
-from .validation import check_client_token
 
 TARGET_KINDS = {
     "NetworkInterfaceId": "network-interface",
@@ -68,70 +66,39 @@ def _require_destination_exists(ec2_backend: Any, kind_param: str, destination: 
         lookups.get_gateway_load_balancer_endpoint(ec2_backend, destination)
 
 
+TARGETS = handlers.Kind(
+    "TrafficMirrorTarget", ids.TARGET, DESCRIBE_FILTERS, lambda b: b.traffic_mirror_targets
+)
+
+
 class TargetResponses(EC2BaseResponse):
+    def _destination(self) -> tuple[str, str]:
+        given = {p: self._get_param(p) for p in TARGET_KINDS if self._get_param(p)}
+        if len(given) != 1:
+            raise invalid_combination(
+                "Exactly one of NetworkInterfaceId, NetworkLoadBalancerArn or "
+                f"GatewayLoadBalancerEndpointId is required (got {len(given)})."
+            )
+        ((kind_param, destination),) = given.items()
+        return kind_param, destination
+
     def create_traffic_mirror_target(self) -> ActionResult:
-        action = "CreateTrafficMirrorTarget"
         with LOCK:
             backend = self.ec2_backend
-            token = check_client_token(self._get_param("ClientToken"))
-            given = {p: self._get_param(p) for p in TARGET_KINDS if self._get_param(p)}
-            if len(given) != 1:
-                raise invalid_combination(
-                    "Exactly one of NetworkInterfaceId, NetworkLoadBalancerArn or "
-                    f"GatewayLoadBalancerEndpointId is required (got {len(given)})."
-                )
-            ((kind_param, destination),) = given.items()
-            new_tags = tags.tags_from_specifications(
-                self._get_param("TagSpecifications"), "traffic-mirror-target"
+            description = self._get_param("Description")
+            return handlers.create(
+                self,
+                TARGETS,
+                lambda given, _found: TrafficMirrorTarget(backend, *given, description),
+                prepare=self._destination,
+                check=lambda given: _require_destination_exists(backend, *given),
             )
-            dry_run = self._get_param("DryRun", False)
-            replayed = (
-                None if dry_run else idempotency.replayed_resource_id(backend, action, token, self.params)
-            )
-            if replayed:
-                target = backend.traffic_mirror_targets[replayed]
-            else:
-                _require_destination_exists(backend, kind_param, destination)
-                answer_dry_run(self)
-                target = TrafficMirrorTarget(backend, kind_param, destination, self._get_param("Description"))
-                backend.traffic_mirror_targets[target.id] = target
-                tags.tag_new_resource(backend, target.id, new_tags)
-                idempotency.remember(backend, action, token, self.params, target.id)
-            return ActionResult({"TrafficMirrorTarget": target.to_dict(), "ClientToken": token})
 
     def delete_traffic_mirror_target(self) -> ActionResult:
         with LOCK:
             backend = self.ec2_backend
             target = lookups.get_target(backend, self._get_param("TrafficMirrorTargetId"))
-            users = [
-                s.id
-                for s in backend.traffic_mirror_sessions.values()
-                if s.traffic_mirror_target_id == target.id
-            ]
-            if users:
-                raise EC2Error(
-                    "DependencyViolation",
-                    f"The traffic mirror target '{target.id}' is in use by traffic mirror "
-                    f"session(s): {', '.join(users)}.",
-                )
-            answer_dry_run(self)
-            del backend.traffic_mirror_targets[target.id]
-            tags.forget_tags(backend, target.id)
-            idempotency.forget_resource(backend, target.id)
-            return ActionResult({"TrafficMirrorTargetId": target.id})
+            handlers.refuse_while_in_use(backend, target, "traffic_mirror_target_id", "target")
+            return handlers.delete(self, TARGETS, target)
 
-    def describe_traffic_mirror_targets(self) -> ActionResult:
-        with LOCK:
-            dry_run = self._get_param("DryRun", False)
-            page, token = describe.describe(
-                store=self.ec2_backend.traffic_mirror_targets,
-                prefix=ids.TARGET,
-                requested_ids=self._get_param("TrafficMirrorTargetIds"),
-                filters=self._filters_from_querystring(),
-                getters=DESCRIBE_FILTERS,
-                max_results=self._get_param("MaxResults"),
-                next_token=self._get_param("NextToken"),
-                lagging=not dry_run,
-            )
-            answer_dry_run(self)
-            return ActionResult({"TrafficMirrorTargets": [t.to_dict() for t in page], "NextToken": token})
+    describe_traffic_mirror_targets = handlers.describe_method(TARGETS)

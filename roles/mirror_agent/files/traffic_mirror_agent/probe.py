@@ -52,18 +52,21 @@ def _probe_here(datapath):
     return missing
 
 
-def missing_features(datapath="auto"):
-    """Descriptions of what this host lacks for the agent with the config's ``datapath`` ([] = nothing)."""
+def in_child(function, *args):
+    """``function(*args)`` in a forked child, so that what it changes (a network namespace it unshares) ends
+    with it: (its result, None), its result sent back as JSON; or (None, why it gave none)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: its own network namespace, gone when it exits
+    if pid == 0:  # child
         os.close(read_end)
         try:
-            result = _probe_here(datapath)
-        except Exception as exc:  # report anything to the parent
-            result = ["the feature checks failed: %s" % exc]
-        os.write(write_end, json.dumps(result).encode("utf-8"))
-        os._exit(0)
+            reply = {"result": function(*args)}
+        except BaseException as exc:  # report anything to the parent
+            reply = {"error": str(exc) or type(exc).__name__}
+        try:
+            os.write(write_end, json.dumps(reply).encode("utf-8"))
+        finally:
+            os._exit(0)
     os.close(write_end)
     chunks = []
     while True:
@@ -74,6 +77,17 @@ def missing_features(datapath="auto"):
     os.close(read_end)
     os.waitpid(pid, 0)
     try:
-        return json.loads(b"".join(chunks).decode("utf-8") or '["the feature checks did not report"]')
+        reply = json.loads(b"".join(chunks).decode("utf-8"))
     except ValueError:
+        return None, "it did not report"
+    return reply.get("result"), reply.get("error")
+
+
+def missing_features(datapath="auto"):
+    """Descriptions of what this host lacks for the agent with the config's ``datapath`` ([] = nothing)."""
+    result, error = in_child(_probe_here, datapath)  # its own network namespace, gone when it exits
+    if error == "it did not report":
         return ["the feature checks did not report"]
+    if error is not None:
+        return ["the feature checks failed: %s" % error]
+    return result

@@ -1,7 +1,7 @@
 """ec2_traffic_mirror_session with botocore's Stubber: every request the module makes is checked
 against EC2's service model and against the exact parameters expected, in order.
 
-These complement the tests against the offline endpoint (tests/modules); they pin down request
+These complement the tests against the offline endpoint (tests/modules_on_endpoint); they pin down request
 shapes the endpoint cannot show, such as what a Modify call carries.
 """
 
@@ -129,27 +129,24 @@ def test_derived_token_is_stable_and_follows_the_desired_session():
     assert len(a) <= 64 and a.isascii()
 
 
-def test_check_mode_sends_dry_run_and_reports_planned_change(stub):
+def dry_run_answered(stub, operation, error_code, http_status, **params):
+    """The session is found; then ``operation`` on it, with DryRun and ``params``, gets AWS's ``error_code``."""
     describe_by_slot(stub, [aws_session()])
+    expected = dict(params, TrafficMirrorSessionId=SESSION, DryRun=True)
     stub.add_client_error(
-        "modify_traffic_mirror_session",
-        service_error_code="DryRunOperation",
-        http_status_code=412,
-        expected_params={"TrafficMirrorSessionId": SESSION, "PacketLength": 256, "DryRun": True},
+        operation, service_error_code=error_code, http_status_code=http_status, expected_params=expected
     )
+
+
+def test_check_mode_sends_dry_run_and_reports_planned_change(stub):
+    dry_run_answered(stub, "modify_traffic_mirror_session", "DryRunOperation", 412, PacketLength=256)
     result = run(packet_length=256, check_mode=True)
     assert result["changed"] is True
     assert result["traffic_mirror_session"]["packet_length"] == 256
 
 
 def test_unauthorized_dry_run_names_the_action(stub):
-    describe_by_slot(stub, [aws_session()])
-    stub.add_client_error(
-        "delete_traffic_mirror_session",
-        service_error_code="UnauthorizedOperation",
-        http_status_code=403,
-        expected_params={"TrafficMirrorSessionId": SESSION, "DryRun": True},
-    )
+    dry_run_answered(stub, "delete_traffic_mirror_session", "UnauthorizedOperation", 403)
     result = run(state="absent", check_mode=True)
     assert result["failed"]
     assert "ec2:DeleteTrafficMirrorSession" in result["msg"]
