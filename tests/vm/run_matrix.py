@@ -3,9 +3,11 @@
     python3 tests/vm/run_matrix.py [--distros debian-11,debian-12,debian-13] [--examples N]
 
 For each release: build (or reuse) its image, boot it, copy this checkout and the guest's test
-libraries in, and run tests/agent inside it (network namespaces inside the guest, the guest's own
-kernel, iproute2 and nftables). Writes build/kernel-matrix.json and prints the same as a table;
-exits non-zero when any kernel has a failed test. Each step's time is in the JSON.
+libraries in, and run the kernel tests of tests/agent (those marked netns; the pure ones run on the
+host) inside it: network namespaces inside the guest, the guest's own kernel, iproute2 and nftables.
+Then the role scenario (molecule `kernels`) on freshly booted VMs. Writes build/kernel-matrix.json and
+prints the same as a table; exits non-zero when any kernel has a failed test or a role that did not
+converge. Each step's time is in the JSON and in the last lines printed.
 """
 
 import argparse
@@ -36,7 +38,7 @@ WHEELS = vmlab.CACHE / "wheels"
 GUEST_REQUIREMENTS = Path(__file__).resolve().parent / "guest-requirements.txt"
 GUEST_PYLIB = "/opt/netmirror-test-pylib"
 GUEST_REPO = "/root/netmirror"
-TEST_TIMEOUT_S = 1500
+TEST_TIMEOUT_S = 2400
 # Not kernel tests: the burst test needs a sender 10x faster than the agent's poll can see, which a TCG guest
 # cannot make ("the sender could not make a burst"); it runs on the host under make test.
 GUEST_DESELECT = ("tests/agent/test_agent_survival.py::test_a_10x_burst_makes_no_loop_and_costs_the_agent_no_cpu",)
@@ -107,8 +109,8 @@ def run_guest_tests(labdir, distro, examples, result):
     started = time.monotonic()
     command = (
         "cd {repo} && PYTHONPATH={pylib} TMA_EQUIVALENCE_EXAMPLES={examples} TMA_DATAPATHS={datapaths} "
-        "python3 -m pytest tests/agent -p no:cacheprovider -q -o junit_family=legacy --junitxml=/tmp/junit.xml "
-        "{deselect} > /tmp/pytest.log 2>&1; cat /tmp/junit.xml"
+        "python3 -m pytest tests/agent -m netns -p no:cacheprovider -q -o junit_family=legacy "
+        "--junitxml=/tmp/junit.xml {deselect} > /tmp/pytest.log 2>&1; cat /tmp/junit.xml"
     ).format(
         repo=GUEST_REPO,
         pylib=GUEST_PYLIB,
