@@ -188,7 +188,7 @@ def step_times(rows, total_s):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--distros", default=",".join(vmlab.RELEASES))
-    parser.add_argument("--examples", type=int, default=15, help="hypothesis examples in the guests (TCG is slow)")
+    parser.add_argument("--examples", type=int, default=10, help="hypothesis examples in the guests (TCG is slow)")
     parser.add_argument("--labdir", default=str(REPO / "build" / "vm" / "lab"))
     args = parser.parse_args(argv)
     distros = args.distros.split(",")
