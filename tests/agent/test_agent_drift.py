@@ -39,7 +39,7 @@ pytestmark = pytest.mark.netns
 VNI = 801
 LENGTH = 128
 POLL = 2.0
-SLACK = 5.0  # on top of one poll: the status calls that look (each a few tenths of a second, more under load)
+SLACK = 10.0  # on top of one poll: the status calls that look (each a few tenths of a second, seconds under load)
 PORT = 9000
 TABLE = ("netdev", "traffic_mirror_agent")
 CHAIN = "s1_in4_eth0"
@@ -92,7 +92,8 @@ def service(datapath, tmp_path_factory):
         agent = Agent(lab, "src", tmp_path_factory.mktemp("drift-%s" % datapath))
         agent.write_config(config())
         proc = agent.popen("run", "--config", agent.config_path, "--poll-interval", str(POLL))
-        wait_for(lambda: agent.status()["matches"], 15, "the first apply")
+        # nothing applied and nothing recorded also "matches": wait for the service's first apply itself
+        wait_for(lambda: applied_and_matching(agent), 60, "the first apply")
         yield lab, agent, proc
     finally:
         if proc is not None and proc.poll() is None:
@@ -100,6 +101,11 @@ def service(datapath, tmp_path_factory):
             proc.kill()
             proc.wait(timeout=5)
         lab.close()
+
+
+def applied_and_matching(agent):
+    status = agent.status()
+    return status["config_recorded"] and status["matches"]
 
 
 def copies(lab, count=5):
