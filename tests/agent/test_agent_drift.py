@@ -18,9 +18,10 @@ The mutations, per data path:
 Lab: netlab.topology(), the agent mirroring src eth0 (ingress UDP, 128-byte copies).
 """
 
+import contextlib
+import fcntl
 import json
 import os
-import signal
 import sys
 import time
 
@@ -97,10 +98,22 @@ def service(datapath, tmp_path_factory):
         yield lab, agent, proc
     finally:
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGCONT)
             proc.kill()
             proc.wait(timeout=5)
         lab.close()
+
+
+@contextlib.contextmanager
+def agent_lock(agent):
+    """The agent's own lock (state.exclusive()), which the service holds while it reads and changes the
+    kernel: held here, the service cannot repair, and it is never caught half-way through an apply (as a
+    SIGSTOP could catch it)."""
+    with open(os.path.join(agent.env()["TMA_STATE_DIR"], "lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def applied_and_matching(agent):
@@ -326,14 +339,11 @@ def test_a_change_behind_the_agents_back_is_named_and_repaired_within_one_poll(s
     mutate, named = mutations[mutation]
     log = os.path.join(agent.workdir, "run.log")
     logged = len(open(log).read())
-    proc.send_signal(signal.SIGSTOP)  # the service must not repair before status has looked
-    try:
+    with agent_lock(agent):  # the service must not repair before status has looked
         mutate(lab, agent)
         status = agent.status()
         assert status["matches"] is False, "the change was not seen: %r" % status
         assert any(named in problem for problem in status["problems"]), status["problems"]
-    finally:
-        proc.send_signal(signal.SIGCONT)
     started = time.monotonic()
     wait_for(lambda: agent.status()["matches"], POLL + SLACK, "the repair")
     assert time.monotonic() - started <= POLL + SLACK
