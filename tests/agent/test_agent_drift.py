@@ -23,7 +23,6 @@ import fcntl
 import json
 import os
 import sys
-import time
 
 import pytest
 from netlab import Agent
@@ -34,13 +33,13 @@ from test_agent_integration import COLLECTOR
 from test_agent_integration import PEER
 from test_agent_integration import rule
 from test_agent_service import wait_for
+from traffic_mirror_agent import maps
 
 pytestmark = pytest.mark.netns
 
 VNI = 801
 LENGTH = 128
 POLL = 2.0
-SLACK = 10.0  # on top of one poll: the status calls that look (each a few tenths of a second, seconds under load)
 PORT = 9000
 TABLE = ("netdev", "traffic_mirror_agent")
 CHAIN = "s1_in4_eth0"
@@ -253,7 +252,13 @@ def agent_python(lab, agent, script, *args):
 
 def agent_program_names(lab):
     listed = json.loads(lab.run("src", "tc", "-j", "filter", "show", "dev", "eth0", "ingress").stdout or "[]")
-    return [i["options"]["prog"]["name"] for i in listed if i.get("kind") == "bpf" and i.get("options")]
+    names = []
+    for item in listed:
+        if item.get("kind") == "bpf" and item.get("options"):
+            prog = item["options"].get("prog") or {}
+            # iproute2 before 5.16 (Debian 11's 5.9) prints no program name: the kernel has it, by id
+            names.append(prog.get("name") or maps.program_name(prog["id"]))
+    return names
 
 
 NEVER = ("169.254.169.254", "169.254.169.123", "169.254.169.250", PEER)
@@ -344,9 +349,11 @@ def test_a_change_behind_the_agents_back_is_named_and_repaired_within_one_poll(s
         status = agent.status()
         assert status["matches"] is False, "the change was not seen: %r" % status
         assert any(named in problem for problem in status["problems"]), status["problems"]
-    started = time.monotonic()
-    wait_for(lambda: agent.status()["matches"], POLL + SLACK, "the repair")
-    assert time.monotonic() - started <= POLL + SLACK
+    # Within one poll: the service logs only what it changed, so one "fixed:" line and no failure means the
+    # first reconcile after the lock was released repaired it (the diff is deterministic: a poll that looks
+    # sees the drift). Not a wall-clock bound: one status call alone takes seconds on a TCG guest.
+    wait_for(lambda: agent.status()["matches"], 60, "the repair")
     assert proc.poll() is None
-    assert "fixed: " in open(log).read()[logged:]
+    added = open(log).read()[logged:]
+    assert added.count("fixed: ") == 1 and "failed" not in added, added
     assert copies(lab) == [LENGTH] * 5  # mirrored again, once per packet, truncated as configured
