@@ -18,8 +18,6 @@ The mutations, per data path:
 Lab: netlab.topology(), the agent mirroring src eth0 (ingress UDP, 128-byte copies).
 """
 
-import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -34,6 +32,7 @@ from test_agent_integration import PEER
 from test_agent_integration import rule
 from test_agent_service import wait_for
 from traffic_mirror_agent import maps
+from traffic_mirror_agent import state
 
 pytestmark = pytest.mark.netns
 
@@ -100,19 +99,6 @@ def service(datapath, tmp_path_factory):
             proc.kill()
             proc.wait(timeout=5)
         lab.close()
-
-
-@contextlib.contextmanager
-def agent_lock(agent):
-    """The agent's own lock (state.exclusive()), which the service holds while it reads and changes the
-    kernel: held here, the service cannot repair, and it is never caught half-way through an apply (as a
-    SIGSTOP could catch it)."""
-    with open(os.path.join(agent.env()["TMA_STATE_DIR"], "lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def applied_and_matching(agent):
@@ -344,7 +330,9 @@ def test_a_change_behind_the_agents_back_is_named_and_repaired_within_one_poll(s
     mutate, named = mutations[mutation]
     log = os.path.join(agent.workdir, "run.log")
     logged = len(open(log).read())
-    with agent_lock(agent):  # the service must not repair before status has looked
+    # the agent's own lock, which the service holds while it reads and changes the kernel: held here, the
+    # service cannot repair before status has looked, and is never caught half-way through an apply
+    with state.exclusive(agent.env()["TMA_STATE_DIR"]):
         mutate(lab, agent)
         status = agent.status()
         assert status["matches"] is False, "the change was not seen: %r" % status

@@ -18,9 +18,10 @@ def _path():
 
 
 @contextlib.contextmanager
-def exclusive():
-    """One agent at a time changes the kernel: a lock file in the state directory."""
-    directory = state_dir()
+def exclusive(directory=None):
+    """One agent at a time changes the kernel: a lock file in the state directory (``directory``: another
+    agent's, for a test that must keep that agent from changing the kernel meanwhile)."""
+    directory = directory or state_dir()
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
