@@ -2,12 +2,7 @@
 action) that calls bpf_clone_redirect() for every packet. Built with the
 agent's own loader (no compiler)."""
 
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "roles", "mirror_agent", "files"))
-
+import common  # noqa: E402,F401 - puts the agent package on sys.path
 from traffic_mirror_agent import asm  # noqa: E402
 from traffic_mirror_agent import bpf  # noqa: E402
 from traffic_mirror_agent.asm import R0  # noqa: E402

@@ -20,11 +20,14 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_OUT = os.path.join(ROOT, "docs", "performance")
-AGENT_PACKAGE = os.path.join(ROOT, "roles", "mirror_agent", "files", "traffic_mirror_agent")
 # harness/: the namespace lab (netns_lab: mirror_lab(), the agent in a namespace) and the AWS lab (aws_lab),
 # shared with the tests and the demo; the offline EC2 endpoint in tools/
 sys.path.insert(0, os.path.join(ROOT, "harness"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+from netns_lab import AGENT_PATH  # noqa: E402 - after harness/ is importable
+
+sys.path.insert(0, AGENT_PATH)
+AGENT_PACKAGE = os.path.join(AGENT_PATH, "traffic_mirror_agent")
 
 
 def parser(description):

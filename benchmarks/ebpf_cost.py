@@ -7,15 +7,11 @@ Used by agent_dataplane.py for its "where the limit is" section; the programs ar
 agent compiles from the same configs as the data-plane rows."""
 
 import ipaddress
-import os
 import statistics
 import struct
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "roles", "mirror_agent", "files"))
 
 import clone_redirect  # noqa: E402
+import common  # noqa: E402,F401 - puts the agent package on sys.path
 from traffic_mirror_agent import bpf  # noqa: E402
 from traffic_mirror_agent import compiler  # noqa: E402
 from traffic_mirror_agent import config  # noqa: E402

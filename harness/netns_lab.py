@@ -26,7 +26,8 @@ ETH_P_ALL = 0x0003
 _libc = ctypes.CDLL(None, use_errno=True)
 _counter = itertools.count()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-AGENT_PATH = os.path.join(ROOT, "roles", "mirror_agent", "files")  # the agent package's parent directory
+# The agent package's parent directory: written here once; the tests, the benchmarks and the matrix take it from here.
+AGENT_PATH = os.path.join(ROOT, "roles", "mirror_agent", "files")
 # the three hosts of mirror_lab(): peer -> source (mirrors its eth0) -> collector
 SOURCE, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
 # the same hosts under the names the agent tests use (topology()), with their IPv6 addresses:

@@ -21,8 +21,10 @@ from helpers.molecule import link_collection  # noqa: E402 - after tests/ is imp
 COLLECTIONS_ROOT = link_collection()  # ansible_collections/netmirror/traffic_mirror -> the repository root
 sys.path.insert(0, str(COLLECTIONS_ROOT))
 sys.path.insert(0, str(REPO / "tools"))  # the offline EC2 endpoint
-sys.path.insert(0, str(REPO / "harness"))  # aws_lab, reliability_report
-sys.path.insert(0, str(REPO / "roles" / "mirror_agent" / "files"))
+sys.path.insert(0, str(REPO / "harness"))  # netns_lab, aws_lab, reliability_report
+from netns_lab import AGENT_PATH  # noqa: E402 - after harness/ is importable
+
+sys.path.insert(0, AGENT_PATH)  # the agent package
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_ROOT))
 
 

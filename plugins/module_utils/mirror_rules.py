@@ -2,7 +2,7 @@
 # Copyright: Contributors to the netmirror.traffic_mirror collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Traffic-mirror filter rules: model, validation and AWS's semantics.
+"""Traffic-mirror filter rules: model and validation (AWS's semantics stated below).
 
 One module serves both the Ansible modules (as module_utils) and the software
 mirroring agent (roles/mirror_agent/files/traffic_mirror_agent/rules.py is a
@@ -23,7 +23,8 @@ Every problem raises :class:`RuleError` with a message naming where it is::
         (allowed: 0-65535, from_port <= to_port)      [one line]
     egress_rules[2] (rule 100): destination_port_range: ...
 
-Semantics (AWS's): rules are per direction; they are evaluated in ascending
+Semantics (AWS's; the tests' plain-Python evaluator, tests/agent/reference.py, states them as
+code and is not shipped): rules are per direction; they are evaluated in ascending
 rule number; the first rule that matches decides (accept = mirror, reject =
 do not mirror); no match = not mirrored. A rule matches a packet when the
 packet's IP family is the rules' family, source and destination addresses are
@@ -93,10 +94,6 @@ class RuleError(ValueError):
 PortRange = namedtuple("PortRange", ["from_port", "to_port"])
 
 
-def _port_range_contains(port_range, port):
-    return port_range.from_port <= port <= port_range.to_port
-
-
 class FilterRule(object):
     """One validated filter rule. Immutable by convention; compares by value."""
 
@@ -154,23 +151,6 @@ class FilterRule(object):
     @property
     def accept(self):
         return self.rule_action == "accept"
-
-    def matches(self, packet):
-        """True when this rule matches ``packet`` (see :class:`Packet`)."""
-        if packet.version != self.family:
-            return False
-        if packet.src not in self.source_cidr_block or packet.dst not in self.destination_cidr_block:
-            return False
-        if self.protocol is not None and packet.protocol != self.protocol:
-            return False
-        for port_range, port in ((self.source_port_range, packet.sport), (self.destination_port_range, packet.dport)):
-            if port_range is None:
-                continue
-            if port is None or packet.protocol not in PORT_PROTOCOLS:
-                return False
-            if not _port_range_contains(port_range, port):
-                return False
-        return True
 
     def to_dict(self):
         """The snake_case dict (the module's shape); optional fields only when set."""
@@ -231,23 +211,6 @@ class MirrorFilter(object):
             "egress_rules": [r.to_dict() for r in self.egress_rules],
             "network_services": list(self.network_services),
         }
-
-
-class Packet(namedtuple("Packet", ["src", "dst", "protocol", "sport", "dport"])):
-    """What a rule looks at in a packet: addresses (ipaddress objects), transport
-    protocol number, and ports (None when the packet has none, e.g. ICMP or a
-    non-first fragment)."""
-
-    __slots__ = ()
-
-    def __new__(cls, src, dst, protocol, sport=None, dport=None):
-        return super(Packet, cls).__new__(
-            cls, ipaddress.ip_address(src), ipaddress.ip_address(dst), int(protocol), sport, dport
-        )
-
-    @property
-    def version(self):
-        return self.src.version
 
 
 # ---------------------------------------------------------------- validation
@@ -472,40 +435,3 @@ def parse_filter(data, session=None, max_rules_per_direction=DEFAULT_MAX_RULES_P
     egress = parse_rules(data.get("egress_rules"), "egress", session, max_rules_per_direction)
     services = parse_network_services(data.get("network_services"), session)
     return MirrorFilter(ingress, egress, services)
-
-
-# Names the Ansible filter module may prefer.
-validate_filter = parse_filter
-
-
-def validate_rule(data, direction, index=0):
-    """Validate one rule dict without a session; returns the normalised dict."""
-    return parse_rule(data, direction, index).to_dict()
-
-
-# ---------------------------------------------------------------- semantics
-
-
-Decision = namedtuple("Decision", ["action", "rule"])
-
-
-def decide(rules, packet):
-    """AWS's filter decision for one direction: the first rule (by rule number)
-    matching ``packet`` decides. Returns a Decision(action, rule) with action
-    "accept" or "reject", or None when no rule matches (= not mirrored)."""
-    for rule in sorted(rules, key=lambda r: r.rule_number):
-        if rule.matches(packet):
-            return Decision(rule.rule_action, rule)
-    return None
-
-
-def first_mirroring_session(sessions, direction, packet):
-    """Which session mirrors ``packet``: ``sessions`` is an iterable of
-    (session_number, MirrorFilter, key); returns (key, rule) of the first
-    session (ascending session number) whose filter accepts the packet, or None.
-    A reject only means "not by this session"."""
-    for _number, mirror_filter, key in sorted(sessions, key=lambda s: s[0]):
-        decision = decide(mirror_filter.rules(direction), packet)
-        if decision is not None and decision.action == "accept":
-            return key, decision.rule
-    return None

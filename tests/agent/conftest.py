@@ -4,7 +4,8 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-AGENT_PATH = os.path.join(os.path.dirname(os.path.dirname(HERE)), "roles", "mirror_agent", "files")
+from netns_lab import AGENT_PATH  # noqa: E402 - tests/conftest.py put harness/ on sys.path
+
 for path in (AGENT_PATH, HERE):
     if path not in sys.path:
         sys.path.insert(0, path)

@@ -5,12 +5,13 @@ import subprocess
 import sys
 
 import pytest
-from agent_paths import AGENT_PATH
 from traffic_mirror_agent.config import ConfigError
 from traffic_mirror_agent.config import load_config
 from traffic_mirror_agent.config import parse_config
 from traffic_mirror_agent.render import build_plan
 from traffic_mirror_agent.render import copy_length
+
+from netns_lab import AGENT_PATH
 
 
 def session(name="web", **fields):

@@ -25,6 +25,7 @@ import struct
 import time
 
 import pytest
+import reference
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
@@ -42,7 +43,6 @@ from netlab import settle
 from traffic_mirror_agent import compiler
 from traffic_mirror_agent import ebpf_path
 from traffic_mirror_agent import maps
-from traffic_mirror_agent import reference
 from traffic_mirror_agent.config import parse_config
 from traffic_mirror_agent.render import build_plan
 from traffic_mirror_agent.render import copy_length

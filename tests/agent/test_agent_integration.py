@@ -20,6 +20,7 @@ import sys
 import time
 
 import pytest
+import reference
 from netlab import COLLECTOR  # noqa: F401 (the lab's addresses: other test modules import them from here)
 from netlab import COLLECTOR6
 from netlab import PEER
@@ -33,7 +34,6 @@ from netlab import nft_without_egress_hook
 from netlab import parse_vxlan
 from traffic_mirror_agent import host
 from traffic_mirror_agent import maps
-from traffic_mirror_agent import reference
 from traffic_mirror_agent.config import parse_config
 from traffic_mirror_agent.render import build_plan
 from traffic_mirror_agent.render import copy_length

@@ -3,8 +3,8 @@
 import ipaddress
 import struct
 
+import reference
 from netlab import frame
-from traffic_mirror_agent import reference
 from traffic_mirror_agent.config import parse_config
 
 MAC_A = bytes.fromhex("020000000001")

@@ -4,21 +4,22 @@ import ipaddress
 import os
 
 import pytest
-from agent_paths import AGENT_PATH
-from agent_paths import ROOT
 from hypothesis import find
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from reference import Packet
+from reference import decide
+from reference import first_mirroring_session
+from reference import rule_matches
 from traffic_mirror_agent import rules as agent_rules
-from traffic_mirror_agent.rules import Packet
 from traffic_mirror_agent.rules import RuleError
-from traffic_mirror_agent.rules import decide
-from traffic_mirror_agent.rules import first_mirroring_session
 from traffic_mirror_agent.rules import normalize_protocol
 from traffic_mirror_agent.rules import parse_filter
 from traffic_mirror_agent.rules import parse_rule
-from traffic_mirror_agent.rules import validate_rule
+
+from netns_lab import AGENT_PATH
+from netns_lab import ROOT
 
 
 def rule(number=100, action="accept", **fields):
@@ -167,7 +168,7 @@ def test_normalised_dict_round_trip():
         traffic_mirror_filter_rule_id="tmfr-0123456789abcdef0",
         traffic_direction="ingress",
     )
-    normal = validate_rule(data, "ingress")
+    normal = parse_rule(data, "ingress").to_dict()
     assert normal == {
         "rule_number": 7,
         "rule_action": "reject",
@@ -177,7 +178,7 @@ def test_normalised_dict_round_trip():
         "destination_port_range": {"from_port": 443, "to_port": 443},
         "description": "x",
     }
-    assert validate_rule(normal, "ingress") == normal
+    assert parse_rule(normal, "ingress").to_dict() == normal
     assert parse_rule(normal, "ingress") == parse_rule(data, "ingress")
 
 
@@ -306,7 +307,7 @@ def test_match_is_cidr_membership_and_ranges(addresses, protocol, packet_protoco
         and (protocol is None or protocol == packet_protocol)
         and (protocol not in (6, 17) or low <= dport <= high)
     )
-    assert parsed.matches(packet) == expected
+    assert rule_matches(parsed, packet) == expected
 
 
 @pytest.mark.parametrize("version", [4, 6])

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from netns_lab import AGENT_PATH
+
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "plugins/module_utils/mirror_rules.py"
-AGENT_RULES = "roles/mirror_agent/files/traffic_mirror_agent/rules.py"
+AGENT_RULES = os.path.relpath(os.path.join(AGENT_PATH, "traffic_mirror_agent", "rules.py"), REPO)
 # Where the limits are used; the offline endpoint (tools/offline_ec2/validation.py) keeps its own copy on purpose.
 USERS = (
     "plugins/module_utils/tm_params.py",
-    "roles/mirror_agent/files/traffic_mirror_agent/config.py",
+    os.path.relpath(os.path.join(AGENT_PATH, "traffic_mirror_agent", "config.py"), REPO),
     "roles/mirror_collector/tasks/validate.yml",
 )
 

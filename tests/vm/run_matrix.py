@@ -25,9 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for helpers
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "harness"))  # netns_lab, for the agent's path
 import kernel_support  # noqa: E402
 import vmlab  # noqa: E402
 
+import netns_lab  # noqa: E402
 from helpers.molecule import link_collection  # noqa: E402
 from helpers.molecule import run_scenario  # noqa: E402
 
@@ -38,6 +40,7 @@ WHEELS = vmlab.CACHE / "wheels"
 GUEST_REQUIREMENTS = Path(__file__).resolve().parent / "guest-requirements.txt"
 GUEST_PYLIB = "/opt/netmirror-test-pylib"
 GUEST_REPO = "/root/netmirror"
+AGENT_IN_REPO = Path(netns_lab.AGENT_PATH).relative_to(netns_lab.ROOT).as_posix()  # the agent package's parent
 TEST_TIMEOUT_S = 2400
 # Not kernel tests: the burst test needs a sender 10x faster than the agent's poll can see, which a TCG guest
 # cannot make ("the sender could not make a burst"); it runs on the host under make test.
@@ -134,14 +137,14 @@ def run_guest_tests(labdir, distro, examples, result):
 def guest_facts(labdir, distro):
     address = vmlab.GUEST_ADDRESSES[distro]
     probe = (
-        "cd {repo}/roles/mirror_agent/files && python3 -c "
+        "cd {repo}/{agent} && python3 -c "
         "'import json; from traffic_mirror_agent import probe; "
         'print(json.dumps([probe.missing_features(), probe.missing_features("nftables")]))\''
-    ).format(repo=GUEST_REPO)
+    ).format(repo=GUEST_REPO, agent=AGENT_IN_REPO)
     auto = (
-        "cd {repo}/roles/mirror_agent/files && python3 -c "
+        "cd {repo}/{agent} && python3 -c "
         '\'from traffic_mirror_agent import datapath; print("nftables" if datapath.ebpf_problem() else "ebpf")\''
-    ).format(repo=GUEST_REPO)
+    ).format(repo=GUEST_REPO, agent=AGENT_IN_REPO)
     kernel = vmlab.ssh(labdir, address, "uname -r").stdout.strip()
     missing, nftables_missing = json.loads(vmlab.ssh(labdir, address, probe).stdout.strip() or "[null, null]")
     tools = vmlab.ssh(labdir, address, "ip -V; nft --version; python3 --version").stdout.strip().splitlines()

@@ -15,12 +15,10 @@ import sys
 import zipfile
 
 PACKAGE = "traffic_mirror_agent"
-# The tests' plain-Python reference evaluator lives beside the agent but is not runtime code.
-TEST_ONLY = ("reference.py",)
 
 
 def pack(source, output):
-    names = sorted(name for name in os.listdir(source) if name.endswith(".py") and name not in TEST_ONLY)
+    names = sorted(name for name in os.listdir(source) if name.endswith(".py"))
     partial = output + ".partial"
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
         for name in names:

@@ -1,4 +1,7 @@
-"""Plain-Python reference of what the agent mirrors, frame by frame.
+"""Plain-Python reference of what the agent mirrors: rule by rule and frame by frame.
+
+Test code only (never on hosts, never in module payloads): the rule model it evaluates is the
+shipped one (traffic_mirror_agent.rules, i.e. plugins/module_utils/mirror_rules.py).
 
 It states the agent's semantics without the kernel: given the config, the
 interface, the direction and an Ethernet frame, which session mirrors it (if
@@ -18,10 +21,10 @@ Order of decisions (the same as the compiled ruleset):
 
 import ipaddress
 import struct
+from collections import namedtuple
 
-from . import render
-from .rules import Packet
-from .rules import decide
+from traffic_mirror_agent import render
+from traffic_mirror_agent.rules import PORT_PROTOCOLS
 
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
@@ -29,6 +32,72 @@ IPV6_EXTENSION_HEADERS = (0, 43, 60)  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
 ICMP_ERROR_TYPES = (3, 4, 11, 12)
 ICMPV6_ERROR_TYPES = (1, 2, 3, 4)
+
+
+# ---------------------------------------------------------------- rule level
+
+
+class Packet(namedtuple("Packet", ["src", "dst", "protocol", "sport", "dport"])):
+    """What a rule looks at in a packet: addresses (ipaddress objects), transport
+    protocol number, and ports (None when the packet has none, e.g. ICMP or a
+    non-first fragment)."""
+
+    __slots__ = ()
+
+    def __new__(cls, src, dst, protocol, sport=None, dport=None):
+        return super(Packet, cls).__new__(
+            cls, ipaddress.ip_address(src), ipaddress.ip_address(dst), int(protocol), sport, dport
+        )
+
+    @property
+    def version(self):
+        return self.src.version
+
+
+def rule_matches(rule, packet):
+    """True when the FilterRule ``rule`` matches ``packet``."""
+    if packet.version != rule.family:
+        return False
+    if packet.src not in rule.source_cidr_block or packet.dst not in rule.destination_cidr_block:
+        return False
+    if rule.protocol is not None and packet.protocol != rule.protocol:
+        return False
+    for port_range, port in ((rule.source_port_range, packet.sport), (rule.destination_port_range, packet.dport)):
+        if port_range is None:
+            continue
+        if port is None or packet.protocol not in PORT_PROTOCOLS:
+            return False
+        if not port_range.from_port <= port <= port_range.to_port:
+            return False
+    return True
+
+
+Decision = namedtuple("Decision", ["action", "rule"])
+
+
+def decide(rules, packet):
+    """AWS's filter decision for one direction: the first rule (by rule number)
+    matching ``packet`` decides. Returns a Decision(action, rule) with action
+    "accept" or "reject", or None when no rule matches (= not mirrored)."""
+    for rule in sorted(rules, key=lambda r: r.rule_number):
+        if rule_matches(rule, packet):
+            return Decision(rule.rule_action, rule)
+    return None
+
+
+def first_mirroring_session(sessions, direction, packet):
+    """Which session mirrors ``packet``: ``sessions`` is an iterable of
+    (session_number, MirrorFilter, key); returns (key, rule) of the first
+    session (ascending session number) whose filter accepts the packet, or None.
+    A reject only means "not by this session"."""
+    for _number, mirror_filter, key in sorted(sessions, key=lambda s: s[0]):
+        decision = decide(mirror_filter.rules(direction), packet)
+        if decision is not None and decision.action == "accept":
+            return key, decision.rule
+    return None
+
+
+# ---------------------------------------------------------------- frame level
 
 
 class Frame(object):
