@@ -9,8 +9,9 @@ platform added later is checked too):
   a task's register;
 - OS data is in vars/<os family>.yml, loaded by the "Set platform/version specific variables" task, with no OS
   test inline in a task; a fact guard gathers every fact the role reads when the play did not;
-- meta/main.yml lists only the platform a test boots (the Debian release tests/lab/nspawn_lab.py debootstraps), and
-  the README says how to add one.
+- meta/main.yml lists only the platforms a test boots (the Debian release tests/lab/nspawn_lab.py debootstraps for
+  the default molecule scenario; the releases of tests/vm/vmlab.py's images for the kernels scenario, when it
+  converges the role), and the README says how to add one.
 """
 
 import re
@@ -270,13 +271,28 @@ def booted_debian_release():
     return release
 
 
+def vm_releases():
+    """The releases of tests/vm/vmlab.py's images, which the kernels scenario boots as qemu VMs."""
+    text = (REPO / "tests" / "vm" / "vmlab.py").read_text()
+    block = text[text.index("IMAGES = {") : text.index("\n}\n", text.index("IMAGES = {"))]
+    return set(re.findall(r'"suite": "(\w+)"', block))
+
+
+def converged_by(scenario, role):
+    converge = load(REPO / "extensions" / "molecule" / scenario / "converge.yml")
+    return any(role in str(play.get("roles")) for play in converge)
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_meta_platforms_are_what_a_test_boots_and_the_readme_says_how_to_add_one(role):
-    meta = load(REPO / "roles" / role / "meta" / "main.yml")
-    assert meta["galaxy_info"]["platforms"] == [{"name": "Debian", "versions": [booted_debian_release()]}]
     molecule = load(REPO / "extensions" / "molecule" / "default" / "create.yml")
     assert "nspawn_lab.py" in str(molecule), "the molecule scenario boots its hosts with tests/lab/nspawn_lab.py"
-    converge = load(REPO / "extensions" / "molecule" / "default" / "converge.yml")
-    assert any(role in str(play.get("roles")) for play in converge), "%s is converged by the scenario" % role
+    assert converged_by("default", role), "%s is converged by the default scenario" % role
+    booted = {booted_debian_release()}
+    if converged_by("kernels", role):
+        assert "vmlab" in (REPO / "extensions" / "molecule" / "kernels" / "create.yml").read_text()
+        booted |= vm_releases()
+    (platform,) = load(REPO / "roles" / role / "meta" / "main.yml")["galaxy_info"]["platforms"]
+    assert platform["name"] == "Debian" and set(platform["versions"]) == booted
     readme = (REPO / "roles" / role / "README.md").read_text()
     assert "## Platforms, and adding one" in readme and "vars/<os family>.yml" in readme
