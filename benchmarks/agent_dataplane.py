@@ -75,7 +75,20 @@ FLOOR = "eBPF no-op program on both hooks"
 BARE_EBPF = "eBPF clone_redirect (no filter)"
 
 
-def limit_note(verdict, by_name, costs):
+def copied_fraction(row, kind, seconds):
+    """The share of the packets sent that this row's method copied (over all its pairs)."""
+    sent = sum(pair["method"][kind]["rate"] * seconds for pair in row["pairs"])
+    copied = sum(pair["method"][kind]["copies_received"] for pair in row["pairs"])
+    return copied / sent if sent else None
+
+
+def copies_alone(fraction, bare_ratio):
+    """The ratio a free filter would keep copying ``fraction`` of the packets, at the per-copy cost of the bare
+    copy path (which keeps ``bare_ratio`` copying every packet): costs add per packet, 1 / (1 + f * (1/r - 1))."""
+    return 1 / (1 + fraction * (1 / bare_ratio - 1))
+
+
+def limit_note(verdict, by_name, costs, seconds=None):
     """Where the limit is for a missed goal, from this run's own rows (None when the rows are missing)."""
     kind, name = verdict["traffic"], verdict["method"]
     if kind not in ("udp", "tcp"):
@@ -105,6 +118,22 @@ def limit_note(verdict, by_name, costs):
             verdict_text = "the gap to the goal is smaller than this run's noise (the *no mirroring* row)"
         else:
             verdict_text = "the difference between the agent and the no-op is the agent program's work"
+            fraction = copied_fraction(by_name[name], kind, seconds) if seconds and name in by_name else None
+            if fraction and bare and name.endswith("~10% filter"):
+                alone = copies_alone(fraction, bare[kind + "_ratio"])
+                verdict_text = (
+                    "this row copied %.1f%% of the packets, and at the bare copy path's cost per copy in this run "
+                    "(*%s* keeps %s copying every packet) those copies alone, with a filter that cost nothing, "
+                    "would keep about %s%s; the rest, %s, is the agent program's work and this run's noise"
+                    % (
+                        100 * fraction,
+                        BARE_EBPF,
+                        fmt(bare[kind + "_ratio"]),
+                        fmt(alone),
+                        ", below the goal: the copies themselves are the limit" if alone < verdict["goal"] else "",
+                        fmt(alone - value),
+                    )
+                )
         return (
             "%s: %s keeps %s of the baseline; a program that only returns, on the same two tc hooks, keeps %s in "
             "the same run, and the *no mirroring* row (two runs without mirroring) shows %s: %s.%s"
@@ -119,10 +148,23 @@ def limit_note(verdict, by_name, costs):
             )
         )
     if name.endswith("everything") and bare:
-        return (
+        bare_ratio = bare[kind + "_ratio"]
+        if bare_ratio < verdict["goal"]:
+            reading = "the bare copy path is below the goal too: copying every packet is the limit, not the filter"
+        else:
+            reading = "what the agent adds is its program's per-packet decisions and counters"
+        template = (
             "%s: %s keeps %s against %s for the goal; the bare copy path (*%s*, no filter, no counter) keeps %s "
-            "in the same run: what the agent adds is its program's per-packet decisions and counters."
-            % (name, kind.upper(), fmt(verdict["value"]), fmt(verdict["goal"]), BARE_EBPF, fmt(bare[kind + "_ratio"]))
+            "in the same run: %s."
+        )
+        return template % (
+            name,
+            kind.upper(),
+            fmt(verdict["value"]),
+            fmt(verdict["goal"]),
+            BARE_EBPF,
+            fmt(bare_ratio),
+            reading,
         )
     if name.endswith("truncate to 128"):
         whole = by_name.get(agent_row("ebpf", "everything"))
@@ -698,7 +740,8 @@ def render_markdown(result):
     unmet = []
     by_name = {row["method"]: row for row in rows}
     for verdict in result["goals"]:
-        note = None if verdict["met"] else limit_note(verdict, by_name, result.get("program_costs"))
+        costs, seconds = result.get("program_costs"), result.get("seconds")
+        note = None if verdict["met"] else limit_note(verdict, by_name, costs, seconds)
         if note and note not in unmet:
             unmet.append(note)
     if unmet:
