@@ -118,8 +118,9 @@ def limit_note(verdict, by_name, costs, seconds=None):
             verdict_text = "the gap to the goal is smaller than this run's noise (the *no mirroring* row)"
         else:
             verdict_text = "the difference between the agent and the no-op is the agent program's work"
-            fraction = copied_fraction(by_name[name], kind, seconds) if seconds and name in by_name else None
-            if fraction and bare and name.endswith("~10% filter"):
+            copying = name.endswith("~10% filter") and bare and seconds and name in by_name
+            fraction = copied_fraction(by_name[name], kind, seconds) if copying else None
+            if fraction:
                 alone = copies_alone(fraction, bare[kind + "_ratio"])
                 verdict_text = (
                     "this row copied %.1f%% of the packets, and at the bare copy path's cost per copy in this run "
@@ -739,8 +740,8 @@ def render_markdown(result):
     )
     unmet = []
     by_name = {row["method"]: row for row in rows}
+    costs, seconds = result.get("program_costs"), result.get("seconds")
     for verdict in result["goals"]:
-        costs, seconds = result.get("program_costs"), result.get("seconds")
         note = None if verdict["met"] else limit_note(verdict, by_name, costs, seconds)
         if note and note not in unmet:
             unmet.append(note)

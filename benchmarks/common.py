@@ -24,10 +24,10 @@ DEFAULT_OUT = os.path.join(ROOT, "docs", "performance")
 # shared with the tests and the demo; the offline EC2 endpoint in tools/
 sys.path.insert(0, os.path.join(ROOT, "harness"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netns_lab import AGENT_PATH  # noqa: E402 - after harness/ is importable
+from netns_lab import AGENT_PACKAGE  # noqa: E402,F401 - after harness/ is importable; the benchmarks use it
+from netns_lab import AGENT_PATH  # noqa: E402
 
 sys.path.insert(0, AGENT_PATH)
-AGENT_PACKAGE = os.path.join(AGENT_PATH, "traffic_mirror_agent")
 
 
 def parser(description):

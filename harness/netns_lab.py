@@ -28,6 +28,7 @@ _counter = itertools.count()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The agent package's parent directory: written here once; the tests, the benchmarks and the matrix take it from here.
 AGENT_PATH = os.path.join(ROOT, "roles", "mirror_agent", "files")
+AGENT_PACKAGE = os.path.join(AGENT_PATH, "traffic_mirror_agent")
 # the three hosts of mirror_lab(): peer -> source (mirrors its eth0) -> collector
 SOURCE, PEER, COLLECTOR = "198.18.0.1", "198.18.0.2", "198.18.1.2"
 # the same hosts under the names the agent tests use (topology()), with their IPv6 addresses:

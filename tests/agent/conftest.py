@@ -4,11 +4,8 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-from netns_lab import AGENT_PATH  # noqa: E402 - tests/conftest.py put harness/ on sys.path
-
-for path in (AGENT_PATH, HERE):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+if HERE not in sys.path:  # reference.py and netlab.py; tests/conftest.py put the agent package on it
+    sys.path.insert(0, HERE)
 
 
 # Every test that runs the agent in a kernel runs once per data path: a test

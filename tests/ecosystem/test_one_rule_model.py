@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from netns_lab import AGENT_PATH
+from netns_lab import AGENT_PACKAGE
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "plugins/module_utils/mirror_rules.py"
-AGENT_RULES = os.path.relpath(os.path.join(AGENT_PATH, "traffic_mirror_agent", "rules.py"), REPO)
+AGENT_RULES = os.path.relpath(os.path.join(AGENT_PACKAGE, "rules.py"), REPO)
 # Where the limits are used; the offline endpoint (tools/offline_ec2/validation.py) keeps its own copy on purpose.
 USERS = (
     "plugins/module_utils/tm_params.py",
-    os.path.relpath(os.path.join(AGENT_PATH, "traffic_mirror_agent", "config.py"), REPO),
+    os.path.relpath(os.path.join(AGENT_PACKAGE, "config.py"), REPO),
     "roles/mirror_collector/tasks/validate.yml",
 )
 

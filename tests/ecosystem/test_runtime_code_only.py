@@ -9,10 +9,10 @@ import ast
 import re
 from pathlib import Path
 
-from netns_lab import AGENT_PATH
+from netns_lab import AGENT_PACKAGE
 
 REPO = Path(__file__).resolve().parents[2]
-AGENT = Path(AGENT_PATH) / "traffic_mirror_agent"
+AGENT = Path(AGENT_PACKAGE)
 MODEL = REPO / "plugins" / "module_utils" / "mirror_rules.py"
 
 
@@ -33,13 +33,19 @@ def agent_imports(module):
     return {name for name in found if (AGENT / (name + ".py")).exists()}
 
 
-def test_every_module_of_the_installed_agent_is_reached_from_its_entry_point():
-    reached, todo = set(), ["__main__"]
+def reachable(roots, uses):
+    """``roots`` and everything they use, at any depth (``uses(name)`` gives the names ``name`` uses)."""
+    reached, todo = set(), list(roots)
     while todo:
-        module = todo.pop()
-        if module not in reached:
-            reached.add(module)
-            todo.extend(agent_imports(module))
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(uses(name))
+    return reached
+
+
+def test_every_module_of_the_installed_agent_is_reached_from_its_entry_point():
+    reached = reachable(["__main__"], agent_imports)
     shipped = {path.stem for path in AGENT.glob("*.py")} - {"__init__"}
     assert shipped - reached == set(), "modules in the agent package that the agent never imports"
 
@@ -71,11 +77,6 @@ def top_level_names(tree):
 def test_the_rule_model_defines_only_what_shipped_code_uses():
     defined = top_level_names(ast.parse(MODEL.read_text()))
     shipped = runtime_text()
-    reached = set()
-    todo = [name for name in defined if re.search(r"\b%s\b" % re.escape(name), shipped)]
-    while todo:  # and what those use, at any depth
-        name = todo.pop()
-        if name not in reached:
-            reached.add(name)
-            todo.extend(used for used in defined[name] if used in defined)
+    roots = [name for name in defined if re.search(r"\b%s\b" % re.escape(name), shipped)]
+    reached = reachable(roots, lambda name: defined[name] & defined.keys())
     assert sorted(set(defined) - reached) == [], "names in mirror_rules.py that only tests (or nothing) use"

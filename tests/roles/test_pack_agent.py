@@ -11,9 +11,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+from netns_lab import AGENT_PACKAGE
 from netns_lab import AGENT_PATH
 
 FILES = Path(AGENT_PATH)
+PACKAGE = Path(AGENT_PACKAGE)
 PACKER = FILES / "pack_agent.py"
 
 
@@ -23,9 +25,9 @@ def pack(source, output):
 
 
 def test_the_same_sources_give_the_same_bytes_whatever_their_timestamps(tmp_path):
-    first = pack(FILES / "traffic_mirror_agent", tmp_path / "first.zip")
+    first = pack(PACKAGE, tmp_path / "first.zip")
     copy = tmp_path / "elsewhere" / "traffic_mirror_agent"
-    shutil.copytree(FILES / "traffic_mirror_agent", copy)  # follows rules.py's link, as a Galaxy build does
+    shutil.copytree(PACKAGE, copy)  # follows rules.py's link, as a Galaxy build does
     for path in copy.iterdir():
         os.utime(path, (1_600_000_000, 1_600_000_000))
     assert pack(copy, tmp_path / "second.zip") == first
@@ -35,9 +37,9 @@ def test_the_same_sources_give_the_same_bytes_whatever_their_timestamps(tmp_path
 
 def test_the_zip_runs_the_agent_and_holds_runtime_code_only(tmp_path):
     archive = tmp_path / "traffic_mirror_agent.zip"
-    pack(FILES / "traffic_mirror_agent", archive)
+    pack(PACKAGE, archive)
     names = set(zipfile.ZipFile(archive).namelist())
-    sources = {"traffic_mirror_agent/" + p.name for p in (FILES / "traffic_mirror_agent").glob("*.py")}
+    sources = {"traffic_mirror_agent/" + p.name for p in PACKAGE.glob("*.py")}
     assert names == sources
     assert all(info.external_attr >> 16 == 0o100600 for info in zipfile.ZipFile(archive).infolist())
     config = tmp_path / "config.json"
