@@ -248,8 +248,7 @@ def apply_plan(plan):
         raise
     ebpf_path.attach_all(loaded)
     ebpf_path.detach_all(i for i in snapshot["programs"] if plan.datapaths.get(i) != "ebpf")
-    for name in sorted(set(ours) - set(plan.devices)):
-        host.run(["ip", "link", "del", name], check=False)
+    delete_devices(set(ours) - set(plan.devices))
     return problems
 
 
@@ -277,7 +276,17 @@ def remove_all():
     if host.table_bytecode() is not None:
         host.run(["nft", "delete", "table", FAMILY, TABLE])
         changed = True
-    for name in sorted(host.agent_links()):
-        host.run(["ip", "link", "del", name], check=False)
+    names = host.agent_links()
+    if names:
+        delete_devices(names)
         changed = True
     return changed
+
+
+def delete_devices(names):
+    """Delete vxlan devices with one ``ip -b`` batch (-force: past one already gone) instead of one ``ip``
+    process each; the kernel's unregistering (about 20 ms a device here) is most of the time either way."""
+    if names:
+        host.run(
+            ["ip", "-force", "-b", "-"], check=False, input_text="".join("link del %s\n" % n for n in sorted(names))
+        )

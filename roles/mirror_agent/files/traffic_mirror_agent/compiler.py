@@ -381,8 +381,11 @@ def program_for(plan, interface, direction, ifindexes=None):
     vxlan device name -> ifindex (without: placeholders, enough for the slots)."""
     ifindexes = ifindexes or {}
     by_session = {name: ifindexes.get(device, 0) for name, device in plan.session_devices.items()}
-    sessions = plan.config.sessions_on(interface)
-    return compile_program(interface, direction, sessions, plan.targets(), by_session)
+    key = (interface, direction, tuple(sorted(by_session.items())))
+    if key not in plan.programs:
+        sessions = plan.config.sessions_on(interface)
+        plan.programs[key] = compile_program(interface, direction, sessions, plan.targets(), by_session)
+    return plan.programs[key]
 
 
 def plan_refs(plan):

@@ -57,15 +57,21 @@ def runs(have, name, compiled):
     return have is not None and have[0] == name and (not have[2] or have[2] in bpf.expected_tags(compiled.code))
 
 
+def hooks(plan):
+    """(interface, direction) of every program the plan needs, sorted."""
+    return sorted((interface, direction) for interface in plan.interfaces_on("ebpf") for direction in DIRECTIONS)
+
+
+def wanted_program(plan, interface, direction, indexes):
+    """(name, compiled) of the plan's program for one hook; ``indexes`` as from ifindexes()."""
+    compiled = program_for(plan, interface, direction, indexes)
+    return program_name(compiled), compiled
+
+
 def wanted(plan, all_links):
     """(interface, direction) -> (name, compiled) of every program the plan needs."""
-    result = {}
     indexes = ifindexes(all_links)
-    for interface in plan.interfaces_on("ebpf"):
-        for direction in DIRECTIONS:
-            compiled = program_for(plan, interface, direction, indexes)
-            result[(interface, direction)] = (program_name(compiled), compiled)
-    return result
+    return {hook: wanted_program(plan, hook[0], hook[1], indexes) for hook in hooks(plan)}
 
 
 def snapshot(interfaces):
@@ -78,11 +84,15 @@ def snapshot(interfaces):
 def problems(plan, all_links, programs):
     """Differences of the eBPF part; ``programs`` as from snapshot()."""
     found = []
-    for (interface, direction), (name, compiled) in sorted(wanted(plan, all_links).items()):
+    indexes = ifindexes(all_links)
+    for interface, direction in hooks(plan):
         have = programs.get(interface, {}).get(direction)
         if have is None:
+            # nothing to compare with: not compiled (a first apply at 100 interfaces would compile 200 for this)
             found.append("%s %s: the eBPF program is missing" % (interface, direction))
-        elif have[0] != name:
+            continue
+        name, compiled = wanted_program(plan, interface, direction, indexes)
+        if have[0] != name:
             found.append("%s %s: runs eBPF program %s, not %s" % (interface, direction, have[0], name))
         elif not runs(have, name, compiled):
             found.append(

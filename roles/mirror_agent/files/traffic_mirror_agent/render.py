@@ -70,7 +70,18 @@ class RuleRef(object):
 
 
 class Plan(object):
-    __slots__ = ("config", "devices", "ruleset", "chains", "refs", "digest", "session_devices", "datapaths", "hooks")
+    __slots__ = (
+        "config",
+        "devices",
+        "ruleset",
+        "chains",
+        "refs",
+        "digest",
+        "session_devices",
+        "datapaths",
+        "hooks",
+        "programs",
+    )
 
     def __init__(self, config, devices, ruleset, chains, refs, digest, session_devices, datapaths, hooks=None):
         self.config = config
@@ -82,6 +93,7 @@ class Plan(object):
         self.session_devices = session_devices  # session name -> device name
         self.datapaths = datapaths  # interface -> "ebpf" or "nftables"
         self.hooks = hooks or {}  # base chain name -> (hook, device)
+        self.programs = {}  # compiler.program_for()'s cache: status and apply need a program up to three times
 
     def interfaces_on(self, datapath):
         return sorted(i for i, d in self.datapaths.items() if d == datapath)
