@@ -130,7 +130,8 @@ def limit_note(verdict, by_name, costs, seconds=None):
                         100 * fraction,
                         BARE_EBPF,
                         fmt(bare[kind + "_ratio"]),
-                        fmt(alone),
+                        # a third digit where two would read as the goal itself
+                        fmt(alone, 3 if fmt(alone) == fmt(verdict["goal"]) else 2),
                         ", below the goal: the copies themselves are the limit" if alone < verdict["goal"] else "",
                         fmt(alone - value),
                     )
